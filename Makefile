@@ -1,0 +1,120 @@
+# asgswap: blue/green releases of Docker services on EC2 Auto Scaling Groups.
+# `make` builds, `make check` tests, `make help` lists the rest.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+DESTDIR ?=
+
+# A sanitized build lives apart so that it never mixes with the plain one.
+ifdef SANITIZE
+BUILD ?= build-san
+else
+BUILD ?= build
+endif
+
+CC ?= cc
+PKGS := libcurl openssl libxml-2.0 libcjson libsystemd
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Werror
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARNINGS) -MMD -MP -Icommon \
+	-DASGSWAP_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+ifdef SANITIZE
+override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+override LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+CTL_SRC := $(sort $(wildcard controller/*.c))
+AGENT_SRC := $(sort $(wildcard agent/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/%.o)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
+LIB := $(BUILD)/libcommon.a
+
+PYTHON ?= python3
+
+.SECONDARY:
+.PHONY: all deps check unit integration valgrind format format-check install clean help bench fuzz
+all: $(LIB) $(BUILD)/asgswap $(BUILD)/asgswap-agent
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Unit tests see a file's UNITTEST (static) helpers.
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DUNITTESTS -c -o $@ $<
+
+$(LIB): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/asgswap: $(CTL_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LIB) $(PKG_LIBS)
+
+$(BUILD)/asgswap-agent: $(AGENT_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(LIB) $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/tools/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
+# `make deps` installs what building and testing need (Debian packages, and moto/boto3
+# with pip where the machine lacks them); it only prints the commands when not root.
+deps:
+	@tests/deps.sh
+
+check: deps all $(UNIT_BIN) $(TOOL_BIN)
+	@BUILD=$(BUILD) $(PYTHON) tests/run.py --build $(BUILD)
+
+unit: all $(UNIT_BIN)
+	@$(PYTHON) tests/run.py --build $(BUILD) --only unit
+
+integration: all $(TOOL_BIN)
+	@$(PYTHON) tests/run.py --build $(BUILD) --only integration
+
+valgrind: deps all $(UNIT_BIN) $(TOOL_BIN)
+	@$(PYTHON) tests/run.py --build $(BUILD) --valgrind
+
+FORMAT_SRC = $(wildcard common/*.[ch] controller/*.[ch] agent/*.[ch] tests/unit/*.[ch] \
+	tests/tools/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch])
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format: clean"
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BUILD)/asgswap $(DESTDIR)$(BINDIR)/asgswap
+	install -m 0755 $(BUILD)/asgswap-agent $(DESTDIR)$(SBINDIR)/asgswap-agent
+
+clean:
+	rm -rf build build-*
+
+help:
+	@echo "make               build $(BUILD)/libcommon.a, $(BUILD)/asgswap, $(BUILD)/asgswap-agent"
+	@echo "make deps          install build and test dependencies (Debian 12)"
+	@echo "make check         build and run every test (unit, then integration)"
+	@echo "make SANITIZE=address,undefined check   the same under ASan/UBSan"
+	@echo "make valgrind      the same with the C programs under valgrind"
+	@echo "make format-check  clang-format in check mode"
+	@echo "make install PREFIX=/usr DESTDIR=..."
+
+-include $(COMMON_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
+	$(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%.d)

@@ -1,0 +1,167 @@
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "strutil.h"
+#include "banned.h"
+
+const char *startswith(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+const char *startswith_no_case(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncasecmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+int safe_atou64(const char *s, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*ret = v;
+	return 0;
+}
+
+int safe_atou(const char *s, unsigned *ret)
+{
+	uint64_t v;
+	int r = safe_atou64(s, &v);
+
+	if (r < 0)
+		return r;
+	if (v > UINT_MAX)
+		return -ERANGE;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+int safe_atoi64(const char *s, int64_t *ret)
+{
+	bool neg = s && *s == '-';
+	uint64_t v;
+	int r = safe_atou64(neg ? s + 1 : s, &v);
+
+	if (r < 0)
+		return r;
+	if (v > (uint64_t)INT64_MAX + neg)
+		return -ERANGE;
+	*ret = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+int uri_encode(struct buf *out, const char *s, size_t n, bool keep_slash)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int r;
+
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+		    (keep_slash && c == '/')) {
+			r = buf_putc(out, (char)c);
+		} else {
+			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+			r = buf_append(out, e, 3);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void hex_encode(char *out, const unsigned char *in, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+char *strstrip(char *s)
+{
+	size_t skip = strspn(s, " \t\r\n");
+	size_t n = strlen(s + skip);
+
+	memmove(s, s + skip, n + 1);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		s[--n] = '\0';
+	return s;
+}
+
+char *strdup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+char *secret_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+	return NULL;
+}
+
+char **strv_free(char **v)
+{
+	STRV_FOREACH(s, v)
+		free(*s);
+	free(v);
+	return NULL;
+}
+
+size_t strv_length(char *const *v)
+{
+	size_t n = 0;
+
+	STRV_FOREACH(s, v)
+		n++;
+	return n;
+}
+
+int strv_push(char ***v, char *s)
+{
+	size_t n = strv_length(*v);
+	char **p = realloc(*v, (n + 2) * sizeof(char *));
+
+	if (!p) {
+		free(s);
+		return -ENOMEM;
+	}
+	p[n] = s;
+	p[n + 1] = NULL;
+	*v = p;
+	return 0;
+}
+
+int strv_extend(char ***v, const char *s)
+{
+	char *c = strdup(s);
+
+	if (!c)
+		return -ENOMEM;
+	return strv_push(v, c);
+}

@@ -1,0 +1,92 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "strutil.h"
+#include "banned.h"
+
+static void test_safe_atou(void **state)
+{
+	unsigned u;
+	uint64_t v;
+	int64_t i;
+
+	(void)state;
+	assert_int_equal(safe_atou("42", &u), 0);
+	assert_int_equal(u, 42);
+	assert_int_equal(safe_atou("", &u), -EINVAL);
+	assert_int_equal(safe_atou(" 1", &u), -EINVAL);
+	assert_int_equal(safe_atou("1x", &u), -EINVAL);
+	assert_int_equal(safe_atou("-1", &u), -EINVAL);
+	assert_int_equal(safe_atou("4294967296", &u), -ERANGE);
+	assert_int_equal(safe_atou64("18446744073709551615", &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(safe_atou64("18446744073709551616", &v), -ERANGE);
+	assert_int_equal(safe_atoi64("-9223372036854775808", &i), 0);
+	assert_true(i == INT64_MIN);
+	assert_int_equal(safe_atoi64("9223372036854775808", &i), -ERANGE);
+}
+
+static void test_uri_encode(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 0);
+	assert_int_equal(uri_encode(&b, "a b/c~d=é", strlen("a b/c~d=é"), false), 0);
+	assert_string_equal(b.data, "a%20b%2Fc~d%3D%C3%A9");
+	buf_reset(&b);
+	assert_int_equal(uri_encode(&b, "/x y/", 5, true), 0);
+	assert_string_equal(b.data, "/x%20y/");
+	buf_free(&b);
+}
+
+static void test_buf_cap(void **state)
+{
+	struct buf b;
+	char *s;
+
+	(void)state;
+	buf_init(&b, 8);
+	assert_int_equal(buf_puts(&b, "12345678"), 0);
+	assert_int_equal(buf_putc(&b, '9'), -E2BIG);
+	assert_int_equal(b.len, 8);
+	buf_reset(&b);
+	assert_int_equal(buf_printf(&b, "%d-%s", 7, "x"), 0);
+	assert_int_equal(buf_printf(&b, "%s", "toolong"), -E2BIG);
+	s = buf_steal(&b);
+	assert_string_equal(s, "7-x");
+	free(s);
+	assert_null(b.data);
+}
+
+static void test_strv_strip(void **state)
+{
+	_cleanup_strv_free_ char **v = NULL;
+	char s[] = " \t a b \r\n";
+
+	(void)state;
+	assert_int_equal(strv_extend(&v, "a"), 0);
+	assert_int_equal(strv_extend(&v, "b"), 0);
+	assert_int_equal(strv_length(v), 2);
+	assert_string_equal(v[1], "b");
+	assert_string_equal(strstrip(s), "a b");
+	assert_non_null(startswith("Action=x", "Action="));
+	assert_null(startswith("Act", "Action="));
+	assert_string_equal(startswith_no_case("content-TYPE: x", "Content-Type:"), " x");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_safe_atou),
+		cmocka_unit_test(test_uri_encode),
+		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_strv_strip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
