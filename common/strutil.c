@@ -1,4 +1,3 @@
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -76,8 +75,8 @@ int uri_encode(struct buf *out, const char *s, size_t n, bool keep_slash)
 		unsigned char c = (unsigned char)s[i];
 		int r;
 
-		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-		    (keep_slash && c == '/')) {
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
 			r = buf_putc(out, (char)c);
 		} else {
 			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
