@@ -11,6 +11,12 @@ void buf_init(struct buf *b, size_t max)
 	*b = (struct buf){ .max = max ? max : BUF_MAX_DEFAULT };
 }
 
+void buf_init_secret(struct buf *b, size_t max)
+{
+	buf_init(b, max);
+	b->secret = true;
+}
+
 static int buf_reserve(struct buf *b, size_t n)
 {
 	size_t max = b->max ? b->max : BUF_MAX_DEFAULT;
@@ -25,9 +31,21 @@ static int buf_reserve(struct buf *b, size_t n)
 	cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	p = realloc(b->data, cap);
-	if (!p)
-		return -ENOMEM;
+	if (b->secret) {
+		/* realloc() could leave the old copy in freed memory. */
+		p = malloc(cap);
+		if (!p)
+			return -ENOMEM;
+		if (b->data) {
+			memcpy(p, b->data, b->len + 1);
+			explicit_bzero(b->data, b->cap);
+			free(b->data);
+		}
+	} else {
+		p = realloc(b->data, cap);
+		if (!p)
+			return -ENOMEM;
+	}
 	b->data = p;
 	b->cap = cap;
 	return 0;
@@ -107,6 +125,8 @@ char *buf_steal(struct buf *b)
 
 void buf_free(struct buf *b)
 {
+	if (b->secret && b->data)
+		explicit_bzero(b->data, b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;

@@ -167,8 +167,13 @@ static int xfer_setup(struct http_client *c, CURL *e, struct xfer *x,
 	*resp = (struct http_response){ 0 };
 	*x = (struct xfer){ .req = req, .resp = resp };
 	x->max = req->max_response ? req->max_response : HTTP_MAX_RESPONSE_DEFAULT;
-	buf_init(&resp->body, x->max);
-	buf_init(&x->line, x->max);
+	if (req->sensitive) {
+		buf_init_secret(&resp->body, x->max);
+		buf_init_secret(&x->line, x->max);
+	} else {
+		buf_init(&resp->body, x->max);
+		buf_init(&x->line, x->max);
+	}
 
 	STRV_FOREACH(h, req->headers) {
 		struct curl_slist *l = curl_slist_append(x->headers, *h);

@@ -29,6 +29,7 @@ struct http_request {
 	long connect_timeout_ms; /* 0 = 5000 */
 	long timeout_ms;         /* whole transfer; 0 = 60000 */
 	bool no_proxy;           /* IMDS and link-local credential endpoints */
+	bool sensitive;          /* the body holds a secret: wipe it as it grows and is freed */
 	/* Streaming: called with each complete line of the body (no newline; a last unterminated
 	 * line too) instead of buffering it; a negative return aborts the transfer with it. */
 	int (*on_line)(void *userdata, const char *line, size_t len);

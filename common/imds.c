@@ -72,6 +72,7 @@ static int imds_request(struct imds_client *c, const char *method, const char *p
 			.connect_timeout_ms = 1000,
 			.timeout_ms = 2000,
 			.no_proxy = true,
+			.sensitive = true, /* tokens and role credentials */
 		};
 
 		if (i)

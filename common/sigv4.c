@@ -31,14 +31,6 @@ struct param {
 	char *value;
 };
 
-/* These buffers may hold the session token, so they are wiped, not only freed. */
-static void buf_wipe(struct buf *b)
-{
-	if (b->data)
-		explicit_bzero(b->data, b->cap);
-	buf_free(b);
-}
-
 static void digest_cleanse(unsigned char (*d)[SHA256_LEN])
 {
 	OPENSSL_cleanse(*d, sizeof(*d));
@@ -265,10 +257,10 @@ static int normalize_path(struct buf *out, const char *path)
 
 static int put_canonical_path(struct buf *out, const char *path, bool normalize)
 {
-	_cleanup_(buf_wipe) struct buf norm;
+	_cleanup_buf_ struct buf norm;
 	int r;
 
-	buf_init(&norm, SIGV4_TEXT_MAX);
+	buf_init_secret(&norm, SIGV4_TEXT_MAX);
 	if (!path || !*path)
 		path = "/";
 	if (path[0] != '/' || strpbrk(path, "?#"))
@@ -415,7 +407,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
                struct sigv4_result *ret)
 {
 	_cleanup_(headers_freep) struct header *hdrs = NULL;
-	_cleanup_(buf_wipe) struct buf creq, sts, signed_headers, caller_hash, line;
+	_cleanup_buf_ struct buf creq, sts, signed_headers, caller_hash, line;
 	_cleanup_strv_free_ char **add = NULL;
 	_cleanup_free_ char *creq_str = NULL, *sts_str = NULL, *sig_str = NULL;
 	_cleanup_digest_ unsigned char key[SHA256_LEN];
@@ -430,11 +422,11 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
 	struct tm tm;
 	int r;
 
-	buf_init(&creq, SIGV4_TEXT_MAX);
-	buf_init(&sts, SIGV4_TEXT_MAX);
-	buf_init(&signed_headers, SIGV4_TEXT_MAX);
-	buf_init(&caller_hash, SIGV4_TEXT_MAX);
-	buf_init(&line, SIGV4_TEXT_MAX);
+	buf_init_secret(&creq, SIGV4_TEXT_MAX);
+	buf_init_secret(&sts, SIGV4_TEXT_MAX);
+	buf_init_secret(&signed_headers, SIGV4_TEXT_MAX);
+	buf_init_secret(&caller_hash, SIGV4_TEXT_MAX);
+	buf_init_secret(&line, SIGV4_TEXT_MAX);
 
 	if (!req || !creds || !ret || !req->method ||
 	    !valid_token(req->method, strlen(req->method)))
