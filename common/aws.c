@@ -1,0 +1,443 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "aws.h"
+#include "creds.h"
+#include "retry.h"
+#include "sigv4.h"
+#include "strutil.h"
+#include "banned.h"
+
+#define CREDENTIALS_REFRESH_S (15 * 60) /* botocore's advisory refresh window */
+
+struct aws_client {
+	struct http_client *http;
+	struct aws_config *config;
+	char *user_agent;
+	char *endpoints[_AWS_SVC_MAX];
+	char *region_from_imds;
+	struct imds_client *imds;
+	bool profile_explicit;
+	struct aws_credentials creds;
+	bool have_creds;
+	struct retry_quota quota;
+	aws_trace_fn trace;
+	void *trace_userdata;
+};
+
+void aws_error_clear(struct aws_error *e)
+{
+	if (!e)
+		return;
+	free(e->code);
+	free(e->message);
+	free(e->request_id);
+	*e = (struct aws_error){ 0 };
+}
+
+bool aws_error_is(const struct aws_error *e, const char *code)
+{
+	return e && e->code && streq(e->code, code);
+}
+
+int aws_error_set(struct aws_error *e, int r, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+
+	if (!e)
+		return r;
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	free(e->message);
+	e->message = m;
+	if (code) {
+		free(e->code);
+		e->code = strdup(code);
+	}
+	return r;
+}
+
+void aws_credentials_done(struct aws_credentials *c)
+{
+	if (!c)
+		return;
+	secret_free(c->access_key_id);
+	secret_free(c->secret_access_key);
+	secret_free(c->session_token);
+	*c = (struct aws_credentials){ 0 };
+}
+
+int aws_credentials_copy(const struct aws_credentials *from, struct aws_credentials *to)
+{
+	struct aws_credentials c = { .expiration = from->expiration, .source = from->source };
+
+	c.access_key_id = strdup_or_null(from->access_key_id);
+	c.secret_access_key = strdup_or_null(from->secret_access_key);
+	c.session_token = strdup_or_null(from->session_token);
+	if (!c.access_key_id || !c.secret_access_key || (from->session_token && !c.session_token)) {
+		aws_credentials_done(&c);
+		return -ENOMEM;
+	}
+	*to = c;
+	return 0;
+}
+
+int aws_client_new(const struct aws_client_options *o, struct aws_client **ret,
+                   struct aws_error *err)
+{
+	struct aws_config_options co = { o->region, o->profile, o->endpoint_url };
+	_cleanup_(aws_client_freep) struct aws_client *c = calloc(1, sizeof(*c));
+	_cleanup_free_ char *why = NULL;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	r = aws_config_load(&co, &c->config, &why);
+	if (r < 0)
+		return aws_error_set(err, r, NULL, "%s", why ? why : strerror(-r));
+	r = http_client_new(&c->http);
+	if (r < 0)
+		return r;
+	c->user_agent = strdup(o->user_agent ? o->user_agent : "asgswap/" ASGSWAP_VERSION);
+	if (!c->user_agent)
+		return -ENOMEM;
+	c->profile_explicit = o->profile != NULL;
+	c->trace = o->trace;
+	c->trace_userdata = o->trace_userdata;
+	retry_quota_init(&c->quota);
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+struct aws_client *aws_client_free(struct aws_client *c)
+{
+	if (!c)
+		return NULL;
+	http_client_free(c->http);
+	aws_config_free(c->config);
+	for (size_t i = 0; i < ELEMENTSOF(c->endpoints); i++)
+		free(c->endpoints[i]);
+	free(c->region_from_imds);
+	imds_client_free(c->imds);
+	free(c->user_agent);
+	aws_credentials_done(&c->creds);
+	free(c);
+	return NULL;
+}
+
+struct http_client *aws_client_http(struct aws_client *c)
+{
+	return c->http;
+}
+
+const struct aws_config *aws_client_config(const struct aws_client *c)
+{
+	return c->config;
+}
+
+bool aws_client_profile_explicit(const struct aws_client *c)
+{
+	return c->profile_explicit;
+}
+
+int aws_client_imds(struct aws_client *c, struct imds_client **ret)
+{
+	int r;
+
+	if (!c->imds) {
+		r = imds_client_new(c->http, &c->imds);
+		if (r < 0)
+			return r;
+	}
+	*ret = c->imds;
+	return 0;
+}
+
+int aws_client_region(struct aws_client *c, const char **ret, struct aws_error *err)
+{
+	int r;
+
+	if (c->config->region) {
+		*ret = c->config->region;
+		return 0;
+	}
+	if (!c->region_from_imds) {
+		r = aws_imds_region(c, &c->region_from_imds, err);
+		if (r < 0)
+			return r;
+	}
+	*ret = c->region_from_imds;
+	return 0;
+}
+
+int aws_client_credentials(struct aws_client *c, const struct aws_credentials **ret,
+                           struct aws_error *err)
+{
+	struct aws_credentials fresh;
+	time_t now = time(NULL);
+	int r;
+
+	if (c->have_creds &&
+	    (c->creds.expiration == 0 || c->creds.expiration - now > CREDENTIALS_REFRESH_S)) {
+		*ret = &c->creds;
+		return 0;
+	}
+	r = aws_credentials_chain(c, &fresh, err);
+	if (r < 0) {
+		/* A failed early refresh keeps credentials that are still valid for a while. */
+		if (c->have_creds && c->creds.expiration - now > 60) {
+			aws_error_clear(err);
+			*ret = &c->creds;
+			return 0;
+		}
+		return r;
+	}
+	aws_credentials_done(&c->creds);
+	c->creds = fresh;
+	c->have_creds = true;
+	*ret = &c->creds;
+	return 0;
+}
+
+static int endpoint_for(struct aws_client *c, enum aws_service s, const char **ret,
+                        struct aws_error *err)
+{
+	const char *region;
+	int r;
+
+	if (!c->endpoints[s]) {
+		r = aws_client_region(c, &region, err);
+		if (r < 0)
+			return r;
+		r = aws_config_endpoint(c->config, s, region, &c->endpoints[s]);
+		if (r < 0)
+			return aws_error_set(err, r, NULL, "no endpoint for %s: %s",
+			                     aws_service_info(s)->name, strerror(-r));
+	}
+	*ret = c->endpoints[s];
+	return 0;
+}
+
+/* "https://host:port/base" → host:port and the path ("/" when none). */
+static int split_url(const char *url, char **ret_host, const char **ret_path)
+{
+	const char *h = strstr(url, "://"), *end;
+
+	if (!h)
+		return -EINVAL;
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	if (end == h)
+		return -EINVAL;
+	*ret_host = strndup(h, (size_t)(end - h));
+	if (!*ret_host)
+		return -ENOMEM;
+	*ret_path = *end == '/' ? end : "/";
+	return 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static double jitter(void)
+{
+	uint32_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint32_t)now_ms() * 2654435761u;
+	return v / 4294967296.0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Builds and sends one signed attempt. */
+static int attempt_once(struct aws_client *c, const struct aws_call *call, const char *url,
+                        const char *host, const char *path, long timeout_ms,
+                        struct http_response *resp, bool *sent, struct aws_error *err)
+{
+	const struct aws_credentials *creds = call->credentials;
+	struct sigv4_result sig = { 0 };
+	_cleanup_strv_free_ char **headers = NULL;
+	const char *region;
+	char *line;
+	int r;
+
+	*resp = (struct http_response){ 0 };
+	if (asprintf(&line, "Host: %s", host) < 0 || strv_push(&headers, line) < 0)
+		return -ENOMEM;
+	if (asprintf(&line, "User-Agent: %s", c->user_agent) < 0 || strv_push(&headers, line) < 0)
+		return -ENOMEM;
+	if (call->content_type && (asprintf(&line, "Content-Type: %s", call->content_type) < 0 ||
+	                           strv_push(&headers, line) < 0))
+		return -ENOMEM;
+	if (call->target && (asprintf(&line, "X-Amz-Target: %s", call->target) < 0 ||
+	                     strv_push(&headers, line) < 0))
+		return -ENOMEM;
+
+	if (!call->anonymous) {
+		if (!creds) {
+			r = aws_client_credentials(c, &creds, err);
+			if (r < 0)
+				return r;
+		}
+		r = aws_client_region(c, &region, err);
+		if (r < 0)
+			return r;
+		struct sigv4_request sr = {
+			.method = call->method ? call->method : "POST",
+			.path = path,
+			.headers = headers,
+			.body = call->body,
+			.body_len = call->body_len,
+			.region = region,
+			.service = aws_service_info(call->service)->signing_name,
+			.now = time(NULL),
+			.normalize_path = true,
+		};
+		struct sigv4_credentials sc = { creds->access_key_id, creds->secret_access_key,
+			                        creds->session_token };
+		r = sigv4_sign(&sr, &sc, &sig);
+		if (r < 0)
+			return aws_error_set(err, r, NULL, "signing %s: %s", call->action,
+			                     strerror(-r));
+		STRV_FOREACH(h, sig.add_headers) {
+			r = strv_extend(&headers, *h);
+			if (r < 0) {
+				sigv4_result_done(&sig);
+				return r;
+			}
+		}
+		sigv4_result_done(&sig);
+	}
+
+	struct http_request req = {
+		.method = call->method ? call->method : "POST",
+		.url = url,
+		.headers = headers,
+		.body = call->body ? call->body : "",
+		.body_len = call->body_len,
+		.max_response = call->max_response,
+		.timeout_ms = timeout_ms,
+		.sensitive = call->sensitive,
+	};
+	*sent = true;
+	r = http_request(c->http, &req, resp);
+	/* The signed headers hold the session token: wipe them. */
+	STRV_FOREACH(h, headers)
+		explicit_bzero(*h, strlen(*h));
+	return r;
+}
+
+static const char *request_id(const struct http_response *resp)
+{
+	const char *id = http_response_header(resp, "x-amzn-RequestId");
+
+	return id ? id : http_response_header(resp, "x-amz-request-id");
+}
+
+int aws_call(struct aws_client *c, const struct aws_call *call, struct http_response *ret,
+             struct aws_error *err)
+{
+	const struct aws_service_info *info = aws_service_info(call->service);
+	_cleanup_free_ char *host = NULL;
+	long deadline =
+	        now_ms() + (call->deadline_ms > 0 ? call->deadline_ms : AWS_CALL_DEADLINE_MS);
+	unsigned attempt = 0, standard = 0, last_cost = 0;
+	struct aws_error scratch = { 0 };
+	const char *endpoint = NULL, *base_path = "/";
+	int r;
+
+	if (!err)
+		err = &scratch;
+	aws_error_clear(err);
+	*ret = (struct http_response){ 0 };
+	r = endpoint_for(c, call->service, &endpoint, err);
+	if (r < 0)
+		goto out;
+	r = split_url(endpoint, &host, &base_path);
+	if (r < 0) {
+		aws_error_set(err, r, NULL, "bad endpoint '%s'", endpoint);
+		goto out;
+	}
+	for (;;) {
+		long left = deadline - now_ms(), wait;
+		enum retry_kind kind;
+
+		attempt++;
+		aws_error_clear(err);
+		http_response_done(ret);
+		bool sent = false;
+
+		r = attempt_once(c, call, endpoint, host, base_path,
+		                 MIN(left, AWS_ATTEMPT_TIMEOUT_MS), ret, &sent, err);
+		if (!sent)
+			goto out; /* credentials, signing, memory: nothing to retry */
+		if (r == 0 && ret->status >= 200 && ret->status < 300) {
+			retry_quota_release(&c->quota, last_cost);
+			if (c->trace)
+				c->trace(c->trace_userdata,
+				         &(struct aws_trace){ info->name, call->action, attempt,
+				                              ret->status, ret->elapsed_ms,
+				                              request_id(ret), NULL, 0, -1 });
+			r = 0;
+			goto out;
+		}
+		if (r == 0) {
+			if (call->parse_error)
+				call->parse_error(ret, err);
+			if (!err->request_id && request_id(ret))
+				err->request_id = strdup(request_id(ret));
+			err->http_status = ret->status;
+			if (!err->code && !err->message)
+				aws_error_set(err, 0, NULL, "HTTP %ld", ret->status);
+		} else if (!err->message) {
+			aws_error_set(err, 0, NULL, "%s: %s", strerror(-r),
+			              ret->error[0] ? ret->error : "no response");
+		}
+
+		kind = retry_classify(r, ret->status, err->code);
+		wait = -1;
+		if (kind == RETRY_SCALING || kind == RETRY_CONTENTION ||
+		    (kind != RETRY_NO && standard + 1 < c->config->max_attempts &&
+		     retry_quota_acquire(&c->quota, kind, &last_cost))) {
+			/* ScalingActivityInProgress and ResourceContention wait out the other
+			 * activity until the deadline, outside the attempts and the quota. */
+			wait = retry_backoff_ms(kind, kind == RETRY_SCALING ? attempt : ++standard,
+			                        jitter());
+			if (now_ms() + wait >= deadline)
+				wait = -1;
+		}
+		if (c->trace)
+			c->trace(c->trace_userdata,
+			         &(struct aws_trace){ info->name, call->action, attempt,
+			                              ret->status, ret->elapsed_ms, err->request_id,
+			                              err->code, r, wait });
+		if (wait < 0) {
+			r = r < 0 ? r : -EREMOTEIO;
+			goto out;
+		}
+		sleep_ms(wait);
+	}
+out:
+	err->attempts = attempt;
+	aws_error_clear(&scratch);
+	return r;
+}

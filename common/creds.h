@@ -1,0 +1,29 @@
+/*
+ * The default credential chain, in botocore's order: environment; the profile's assume-role
+ * (role_arn with source_profile or credential_source, through STS AssumeRole); web identity
+ * (STS AssumeRoleWithWebIdentity, from the profile or AWS_WEB_IDENTITY_TOKEN_FILE); static
+ * keys of the profile (credentials file, then config file); container credentials; IMDSv2
+ * role credentials. SSO and credential_process profiles fail with -EOPNOTSUPP, never falling
+ * through to another source. No secret ever reaches an error message.
+ */
+#ifndef ASGSWAP_CREDS_H
+#define ASGSWAP_CREDS_H
+
+#include "aws.h"
+#include "imds.h"
+
+#define CREDS_MAX_ROLE_CHAIN       5
+#define CONTAINER_CREDENTIALS_HOST "http://169.254.170.2"
+
+int aws_credentials_chain(struct aws_client *c, struct aws_credentials *ret, struct aws_error *err);
+
+/* Region from IMDS (/latest/meta-data/placement/region). */
+int aws_imds_region(struct aws_client *c, char **ret, struct aws_error *err);
+
+/* The client's IMDS client, made on first use. */
+int aws_client_imds(struct aws_client *c, struct imds_client **ret);
+
+/* Parses ISO 8601 "2026-11-30T12:00:00Z" (fractions and +00:00 accepted) into UTC seconds. */
+int parse_iso8601(const char *s, time_t *ret);
+
+#endif
