@@ -54,7 +54,9 @@ def run_integration(build, use_valgrind, pattern):
     os.environ["ASGSWAP_BUILD"] = os.path.abspath(build)
     os.environ["ASGSWAP_TOP"] = TOP
     if use_valgrind:
-        os.environ["ASGSWAP_WRAP"] = " ".join(VALGRIND)
+        # A distinct exit code, so that a valgrind error never passes for an expected failure.
+        os.environ["ASGSWAP_WRAP"] = " ".join(VALGRIND).replace("--error-exitcode=1",
+                                                                "--error-exitcode=99")
     sys.path.insert(0, os.path.join(HERE, "fixtures"))
     sys.path.insert(0, os.path.join(HERE, "integration"))
     loader = unittest.TestLoader()
@@ -72,8 +74,11 @@ def run_integration(build, use_valgrind, pattern):
         suite = keep(suite)
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2)
     result = runner.run(suite)
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped)
+    bad = result.failures + result.errors
+    failed = len(bad) + len(result.unexpectedSuccesses)
+    # An error in setUpClass is not one of the tests run, but it still counts as a failure.
+    in_run = sum(1 for t, _ in bad if isinstance(t, unittest.TestCase))
+    passed = result.testsRun - in_run - len(result.unexpectedSuccesses) - len(result.skipped)
     print(f"integration: {passed} passed, {failed} failed, {len(result.skipped)} skipped")
     return passed, failed
 
