@@ -44,35 +44,51 @@ LIB := $(BUILD)/libcommon.a
 
 PYTHON ?= python3
 
+# `make V=1` shows the commands.
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @printf '  %-5s %s\n'
+endif
+
 .SECONDARY:
-.PHONY: all deps check unit integration valgrind format format-check install clean help bench fuzz
+.PHONY: all deps check unit integration valgrind format format-check install clean help
 all: $(LIB) $(BUILD)/asgswap $(BUILD)/asgswap-agent
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(quiet) CC $@
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 # Unit tests see a file's UNITTEST (static) helpers.
 $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DUNITTESTS -c -o $@ $<
+	$(quiet) CC $@
+	$(Q)$(CC) $(CFLAGS) -DUNITTESTS -c -o $@ $<
 
 $(LIB): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	$(AR) rcs $@ $^
+	$(quiet) AR $@
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/asgswap: $(CTL_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LIB) $(PKG_LIBS)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LIB) $(PKG_LIBS)
 
 $(BUILD)/asgswap-agent: $(AGENT_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(LIB) $(PKG_LIBS)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(LIB) $(PKG_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(TEST_LIBS)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/tools/%.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
 # `make deps` installs what building and testing need (Debian packages, and moto/boto3
 # with pip where the machine lacks them); it only prints the commands when not root.
