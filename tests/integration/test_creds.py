@@ -45,6 +45,7 @@ class ChainTest(unittest.TestCase):
         cls.moto = Moto()
         cls.addClassCleanup(cls.moto.stop)
         cls.proxy = FaultProxy(cls.moto.url)
+        cls.addClassCleanup(cls.proxy.stop)
         cls.dir = tempfile.TemporaryDirectory()
         cls.addClassCleanup(cls.dir.cleanup)
         cls.creds_file = os.path.join(cls.dir.name, "credentials")
