@@ -5,6 +5,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -308,6 +309,17 @@ class RetryTest(unittest.TestCase):
         p = self.describe(AWS_MAX_ATTEMPTS="1")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertRegex(p.stderr, r"ResourceContention, .* retry in ([5-9]\d\d|1\d\d\d) ms")
+
+    def test_deadline_bounds_a_call_that_never_answers(self):
+        self.proxy.add_rule(type="hang", max_s=30)
+        start = time.monotonic()
+        p = bed.run("awscall", "--deadline-ms", "1500", "autoscaling",
+                    "DescribeAutoScalingGroups", env=bed.base_env(AWS_ENDPOINT_URL=self.proxy.url))
+        elapsed = time.monotonic() - start
+        self.assertEqual(p.returncode, 4)
+        self.assertIn("DescribeAutoScalingGroups: Connection timed out", p.stderr)
+        self.assertLess(elapsed, 10 if os.environ.get("ASGSWAP_WRAP") else 5)
+        self.assertEqual(self.proxy.calls(), {"DescribeAutoScalingGroups": 1})
 
     def test_truncated_answers_fail_after_the_attempts(self):
         self.proxy.add_rule(type="truncate")

@@ -2,7 +2,8 @@
  * Drives the AWS layer of common/ for the integration tests: one Query call (or every page
  * of one) through the whole client — config, credentials chain, SigV4, retries, XML.
  *   awscall [--region R] [--profile P] [--endpoint-url URL] [--verbose]
- *           [--paginate PARAM:ELEMENT] [--print NAME]... [--whoami] SERVICE ACTION [K=V]...
+ *           [--paginate PARAM:ELEMENT] [--print NAME]... [--whoami] [--repeat N]
+ *           [--deadline-ms MS] SERVICE ACTION [K=V]...
  * Exit codes as the controller's: 0 done, 2 usage or configuration, 4 AWS call failed.
  */
 #include <errno.h>
@@ -96,6 +97,7 @@ int main(int argc, char **argv)
 		{ "print", required_argument, NULL, 'n' },
 		{ "whoami", no_argument, NULL, 'w' },
 		{ "repeat", required_argument, NULL, 'R' },
+		{ "deadline-ms", required_argument, NULL, 'D' },
 		{},
 	};
 	struct aws_client_options o = { .trace = aws_trace_to_log };
@@ -108,7 +110,7 @@ int main(int argc, char **argv)
 	enum aws_service svc;
 	char *paginate = NULL;
 	bool whoami = false;
-	unsigned repeat = 1;
+	unsigned repeat = 1, deadline_ms = 0;
 	int c, r = 0;
 
 	log_setup("awscall");
@@ -138,6 +140,10 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			if (safe_atou(optarg, &repeat) < 0 || repeat == 0)
+				return 2;
+			break;
+		case 'D':
+			if (safe_atou(optarg, &deadline_ms) < 0)
 				return 2;
 			break;
 		default:
@@ -181,6 +187,7 @@ int main(int argc, char **argv)
 		*eq = '\0';
 		query_add(&q, key, eq + 1);
 	}
+	q.deadline_ms = deadline_ms;
 	printer.names = names;
 	for (unsigned i = 0; i < repeat && r >= 0; i++)
 		r = run(client, &q, paginate, &printer, &err);
