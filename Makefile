@@ -34,12 +34,15 @@ CTL_SRC := $(sort $(wildcard controller/*.c))
 AGENT_SRC := $(sort $(wildcard agent/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
+# Each fuzz target also builds with gcc as a replay of its kept inputs, run by `make check`.
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/test_fuzz_%)
 LIB := $(BUILD)/libcommon.a
 
 PYTHON ?= python3
@@ -54,7 +57,7 @@ quiet = @printf '  %-5s %s\n'
 endif
 
 .SECONDARY:
-.PHONY: all deps check unit integration valgrind format format-check install clean help
+.PHONY: all deps check unit integration valgrind fuzz format format-check install clean help
 all: $(LIB) $(BUILD)/asgswap $(BUILD)/asgswap-agent
 
 $(BUILD)/%.o: %.c
@@ -86,6 +89,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(quiet) LINK $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(TEST_LIBS)
 
+$(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(CFLAGS) -DFUZZ_NAME='"$*"' $(LDFLAGS) -o $@ tests/fuzz/fuzz_$*.c \
+		tests/fuzz/replay.c $(LIB) $(PKG_LIBS)
+
 $(BUILD)/tests/%: $(BUILD)/tests/tools/%.o $(LIB)
 	$(quiet) LINK $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
@@ -95,17 +104,31 @@ $(BUILD)/tests/%: $(BUILD)/tests/tools/%.o $(LIB)
 deps:
 	@tests/deps.sh
 
-check: deps all $(UNIT_BIN) $(TOOL_BIN)
+check: deps all $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 	@BUILD=$(BUILD) $(PYTHON) tests/run.py --build $(BUILD)
 
-unit: all $(UNIT_BIN)
+unit: all $(UNIT_BIN) $(REPLAY_BIN)
 	@$(PYTHON) tests/run.py --build $(BUILD) --only unit
 
 integration: all $(TOOL_BIN)
 	@$(PYTHON) tests/run.py --build $(BUILD) --only integration
 
-valgrind: deps all $(UNIT_BIN) $(TOOL_BIN)
+valgrind: deps all $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 	@$(PYTHON) tests/run.py --build $(BUILD) --valgrind
+
+# libFuzzer targets under ASan and UBSan (clang); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build-fuzz
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+		SANITIZE=fuzzer-no-link,address,undefined $(FUZZ_BUILD)/libcommon.a
+	$(Q)for src in $(FUZZ_SRC); do \
+		name=$$(basename $$src .c); \
+		echo "  LINK  $(FUZZ_BUILD)/$$name"; \
+		clang $(CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+			-o $(FUZZ_BUILD)/$$name $$src $(FUZZ_BUILD)/libcommon.a $(PKG_LIBS) || exit 1; \
+	done
+	$(Q)tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 FORMAT_SRC = $(wildcard common/*.[ch] controller/*.[ch] agent/*.[ch] tests/unit/*.[ch] \
 	tests/tools/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch])
@@ -129,8 +152,9 @@ help:
 	@echo "make check         build and run every test (unit, then integration)"
 	@echo "make SANITIZE=address,undefined check   the same under ASan/UBSan"
 	@echo "make valgrind      the same with the C programs under valgrind"
+	@echo "make fuzz [FUZZ_SECONDS=60]   run every libFuzzer target (clang, ASan, UBSan)"
 	@echo "make format-check  clang-format in check mode"
 	@echo "make install PREFIX=/usr DESTDIR=..."
 
--include $(COMMON_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
+-include $(REPLAY_BIN:=.d) $(COMMON_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
 	$(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%.d)

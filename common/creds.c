@@ -101,7 +101,6 @@ static int static_keys(const struct aws_config *cfg, const char *profile,
 
 static int read_small_file(const char *path, char **ret)
 {
-	_cleanup_free_ char *data = NULL;
 	struct buf b;
 	char chunk[4096];
 	ssize_t n;
@@ -310,8 +309,8 @@ static int from_profile(struct aws_client *c, const char *profile, unsigned dept
 	return static_keys(cfg, profile, ret, err);
 }
 
-static int credentials_from_json(const char *text, const char *source, struct aws_credentials *ret,
-                                 struct aws_error *err)
+int aws_credentials_from_json(const char *text, const char *source, struct aws_credentials *ret,
+                              struct aws_error *err)
 {
 	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_Parse(text);
 	const char *id, *secret, *token, *exp, *code;
@@ -423,7 +422,7 @@ static int from_container(struct aws_client *c, struct aws_credentials *ret, str
 		http_response_done(&resp);
 		return r;
 	}
-	r = credentials_from_json(resp.body.data ? resp.body.data : "", "container", ret, err);
+	r = aws_credentials_from_json(resp.body.data ? resp.body.data : "", "container", ret, err);
 	http_response_done(&resp);
 	return r;
 }
@@ -457,7 +456,7 @@ static int from_imds(struct aws_client *c, struct aws_credentials *ret, struct a
 	r = imds_get(imds, path, &json);
 	if (r < 0)
 		return aws_error_set(err, r, NULL, "instance role credentials: %s", strerror(-r));
-	return credentials_from_json(json, "imds", ret, err);
+	return aws_credentials_from_json(json, "imds", ret, err);
 }
 
 int aws_credentials_chain(struct aws_client *c, struct aws_credentials *ret, struct aws_error *err)

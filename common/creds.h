@@ -23,6 +23,11 @@ int aws_imds_region(struct aws_client *c, char **ret, struct aws_error *err);
 /* The client's IMDS client, made on first use. */
 int aws_client_imds(struct aws_client *c, struct imds_client **ret);
 
+/* Credentials from the JSON of IMDS and container endpoints
+ * ({AccessKeyId, SecretAccessKey, Token, Expiration[, Code]}). */
+int aws_credentials_from_json(const char *text, const char *source, struct aws_credentials *ret,
+                              struct aws_error *err);
+
 /* Parses ISO 8601 "2026-11-30T12:00:00Z" (fractions and +00:00 accepted) into UTC seconds. */
 int parse_iso8601(const char *s, time_t *ret);
 

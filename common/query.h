@@ -31,7 +31,9 @@ int query_init(struct query *q, enum aws_service service, const char *action);
 int query_init_sensitive(struct query *q, enum aws_service service, const char *action);
 void query_done(struct query *q);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct query *, query_done)
-#define _cleanup_query_ _cleanup_(query_donep)
+/* On a pointer to the query: `_cleanup_query_ struct query *qp = &q;` (marked unused, since
+ * nothing but the cleanup reads it). */
+#define _cleanup_query_ _cleanup_(query_donep) _unused_
 
 /* Adds key=value, both percent-encoded. Failures are latched in q->error. */
 void query_add(struct query *q, const char *key, const char *value);
