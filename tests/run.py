@@ -14,8 +14,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 VALGRIND = ["valgrind", "--quiet", "--error-exitcode=1", "--leak-check=full",
-            "--errors-for-leak-kinds=definite,indirect", "--track-fds=no",
-            "--suppressions=" + os.path.join(HERE, "valgrind.supp")]
+            "--errors-for-leak-kinds=definite,indirect"]
 
 
 def run_unit(build, use_valgrind, pattern):
