@@ -277,19 +277,14 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 	struct sigv4_result sig = { 0 };
 	_cleanup_strv_free_ char **headers = NULL;
 	const char *region;
-	char *line;
 	int r;
 
 	*resp = (struct http_response){ 0 };
-	if (asprintf(&line, "Host: %s", host) < 0 || strv_push(&headers, line) < 0)
-		return -ENOMEM;
-	if (asprintf(&line, "User-Agent: %s", c->user_agent) < 0 || strv_push(&headers, line) < 0)
-		return -ENOMEM;
-	if (call->content_type && (asprintf(&line, "Content-Type: %s", call->content_type) < 0 ||
-	                           strv_push(&headers, line) < 0))
-		return -ENOMEM;
-	if (call->target && (asprintf(&line, "X-Amz-Target: %s", call->target) < 0 ||
-	                     strv_push(&headers, line) < 0))
+	if (strv_pushf(&headers, "Host: %s", host) < 0 ||
+	    strv_pushf(&headers, "User-Agent: %s", c->user_agent) < 0 ||
+	    (call->content_type &&
+	     strv_pushf(&headers, "Content-Type: %s", call->content_type) < 0) ||
+	    (call->target && strv_pushf(&headers, "X-Amz-Target: %s", call->target) < 0))
 		return -ENOMEM;
 
 	if (!call->anonymous) {

@@ -361,7 +361,7 @@ static int from_container(struct aws_client *c, struct aws_credentials *ret, str
 	const char *tok = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
 	const char *tok_file = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	_cleanup_free_ char *url = NULL;
-	_cleanup_secret_ char *auth = NULL, *file_token = NULL;
+	_cleanup_secret_ char *file_token = NULL;
 	_cleanup_strv_free_ char **headers = NULL;
 	struct http_response resp;
 	int r;
@@ -391,8 +391,7 @@ static int from_container(struct aws_client *c, struct aws_credentials *ret, str
 		if (strpbrk(tok, "\r\n"))
 			return aws_error_set(err, -EINVAL, NULL,
 			                     "container authorization token has a line break");
-		if (asprintf(&auth, "Authorization: %s", tok) < 0 ||
-		    strv_extend(&headers, auth) < 0)
+		if (strv_pushf(&headers, "Authorization: %s", tok) < 0)
 			return -ENOMEM;
 	}
 	for (unsigned attempt = 0;; attempt++) {

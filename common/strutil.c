@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -154,6 +156,20 @@ int strv_push(char ***v, char *s)
 	p[n + 1] = NULL;
 	*v = p;
 	return 0;
+}
+
+int strv_pushf(char ***v, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	return strv_push(v, s);
 }
 
 int strv_extend(char ***v, const char *s)

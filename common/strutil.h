@@ -52,6 +52,7 @@ char **strv_free(char **v);
 size_t strv_length(char *const *v);
 int strv_push(char ***v, char *s); /* takes ownership of s, even on failure */
 int strv_extend(char ***v, const char *s);
+int strv_pushf(char ***v, const char *fmt, ...) _printf_(2, 3);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free)
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 #define STRV_FOREACH(s, v)  for (char *const *s = (v); s && *s; s++)
