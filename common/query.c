@@ -48,11 +48,11 @@ void query_add(struct query *q, const char *key, const char *value)
 	if (q->body.len)
 		r = buf_putc(&q->body, '&');
 	if (r == 0)
-		r = uri_encode(&q->body, key, strlen(key), false);
+		r = form_encode(&q->body, key, strlen(key));
 	if (r == 0)
 		r = buf_putc(&q->body, '=');
 	if (r == 0)
-		r = uri_encode(&q->body, value, strlen(value), false);
+		r = form_encode(&q->body, value, strlen(value));
 	q->error = r;
 }
 

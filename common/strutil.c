@@ -90,6 +90,23 @@ int uri_encode(struct buf *out, const char *s, size_t n, bool keep_slash)
 	return 0;
 }
 
+int form_encode(struct buf *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t run = strcspn(s + i, " ");
+		int r;
+
+		run = MIN(run, n - i);
+		r = uri_encode(out, s + i, run, false);
+		if (r == 0 && i + run < n)
+			r = buf_putc(out, '+');
+		if (r < 0)
+			return r;
+		i += run + 1;
+	}
+	return 0;
+}
+
 void hex_encode(char *out, const unsigned char *in, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -33,6 +33,10 @@ int safe_atoi64(const char *s, int64_t *ret);
  * '/' is kept when keep_slash. This is the encoding SigV4 and the Query protocol use. */
 int uri_encode(struct buf *out, const char *s, size_t n, bool keep_slash);
 
+/* application/x-www-form-urlencoded as Python's urlencode (and so botocore) writes it:
+ * uri_encode() with a space as '+'. */
+int form_encode(struct buf *out, const char *s, size_t n);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void hex_encode(char *out, const unsigned char *in, size_t n);
 

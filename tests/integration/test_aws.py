@@ -61,6 +61,14 @@ class SignatureTest(unittest.TestCase):
         self.assertEqual(p.stdout.split(), ["AutoScalingGroupName=web-blue",
                                             "AutoScalingGroupName=web-green"])
 
+    def test_values_with_spaces_and_symbols_verify(self):
+        # moto re-encodes the parsed form before checking: only botocore's own encoding
+        # (a space as '+') verifies there, so this is the encoding we send.
+        p = self.awscall("autoscaling", "DescribeAutoScalingGroups",
+                         "Filters.member.1.Name=tag:docker:image:name",
+                         "Filters.member.1.Values.member.1=0 2 * * */ü~+")
+        self.assertEqual(p.returncode, 0, p.stderr)
+
     def test_wrong_secret_is_signature_does_not_match(self):
         p = self.awscall("autoscaling", "DescribeAutoScalingGroups",
                          AWS_SECRET_ACCESS_KEY="not-the-secret")
@@ -208,7 +216,7 @@ class WireTest(unittest.TestCase):
                          "application/x-www-form-urlencoded; charset=utf-8")
         self.assertEqual(body, "Action=DescribeAutoScalingGroups&Version=2011-01-01"
                                "&Filters.member.1.Name=tag%3Adocker%3Aimage%3Aname"
-                               "&Filters.member.1.Values.member.1=web%20app%2F%C3%BC")
+                               "&Filters.member.1.Values.member.1=web+app%2F%C3%BC")
         self.assertRegex(headers["Authorization"],
                          r"^AWS4-HMAC-SHA256 Credential=AKIDTESTBED/\d{8}/us-east-1/"
                          r"autoscaling/aws4_request, SignedHeaders=content-type;host;"

@@ -100,7 +100,7 @@ static void test_encoding(void **state)
 	query_add_uint(&q, "MaxRecords", 100);
 	assert_int_equal(q.error, 0);
 	assert_string_equal(q.body.data, "Action=EnterStandby&Version=2011-01-01"
-	                                 "&AutoScalingGroupName=web%20blue%26x%3Dy"
+	                                 "&AutoScalingGroupName=web+blue%26x%3Dy"
 	                                 "&InstanceIds.member.1=i-1&InstanceIds.member.2=i-2"
 	                                 "&ShouldDecrementDesiredCapacity=true&MaxRecords=100");
 

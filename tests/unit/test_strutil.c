@@ -42,6 +42,10 @@ static void test_uri_encode(void **state)
 	buf_reset(&b);
 	assert_int_equal(uri_encode(&b, "/x y/", 5, true), 0);
 	assert_string_equal(b.data, "/x%20y/");
+	/* As Python's urlencode() writes a form (botocore's Query bodies). */
+	buf_reset(&b);
+	assert_int_equal(form_encode(&b, " a  b+c* ", 9), 0);
+	assert_string_equal(b.data, "+a++b%2Bc%2A+");
 	buf_free(&b);
 }
 
