@@ -57,6 +57,7 @@ quiet = @printf '  %-5s %s\n'
 endif
 
 .SECONDARY:
+.PHONY: check-long
 .PHONY: all deps check unit integration valgrind fuzz format format-check install clean help
 all: $(LIB) $(BUILD)/asgswap $(BUILD)/asgswap-agent
 
@@ -84,6 +85,20 @@ $(BUILD)/asgswap: $(CTL_OBJ) $(LIB)
 $(BUILD)/asgswap-agent: $(AGENT_OBJ) $(LIB)
 	$(quiet) LINK $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(LIB) $(PKG_LIBS)
+
+# Unit tests of a program's own files see its headers and link its objects (all but main).
+$(BUILD)/tests/unit/test_agent_%.o: override CFLAGS += -Iagent
+$(BUILD)/tests/unit/test_ctl_%.o: override CFLAGS += -Icontroller
+AGENT_LIB_OBJ := $(filter-out $(BUILD)/agent/agent_main.o,$(AGENT_OBJ))
+CTL_LIB_OBJ := $(filter-out $(BUILD)/controller/ctl_main.o,$(CTL_OBJ))
+
+$(BUILD)/tests/test_agent_%: $(BUILD)/tests/unit/test_agent_%.o $(AGENT_LIB_OBJ) $(LIB)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(AGENT_LIB_OBJ) $(LIB) $(PKG_LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/test_ctl_%: $(BUILD)/tests/unit/test_ctl_%.o $(CTL_LIB_OBJ) $(LIB)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(CTL_LIB_OBJ) $(LIB) $(PKG_LIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(quiet) LINK $@
@@ -113,6 +128,11 @@ unit: all $(UNIT_BIN) $(REPLAY_BIN)
 integration: all $(TOOL_BIN)
 	@$(PYTHON) tests/run.py --build $(BUILD) --only integration
 
+# The crash matrix (SIGKILL after every mutating call, then re-run) on three group pairs.
+check-long: deps all $(UNIT_BIN) $(TOOL_BIN)
+	@ASGSWAP_CRASH_PAIRS=3 $(PYTHON) tests/run.py --build $(BUILD) --only integration \
+		-k test_ctl_crash
+
 valgrind: deps all $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 	@$(PYTHON) tests/run.py --build $(BUILD) --valgrind
 
@@ -138,10 +158,30 @@ format:
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format: clean"
 
+# Where `make install` puts the unit, the agent's config, man pages, completion and IAM policies.
+SYSCONFDIR ?= /etc
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SYSTEMDUNITDIR ?= /lib/systemd/system
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/asgswap $(DESTDIR)$(BINDIR)/asgswap
 	install -m 0755 $(BUILD)/asgswap-agent $(DESTDIR)$(SBINDIR)/asgswap-agent
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/asgswap $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(DATADIR)/asgswap/iam
+	sed 's|^ExecStart=/usr/sbin/asgswap-agent|ExecStart=$(SBINDIR)/asgswap-agent|' \
+		packaging/asgswap-agent.service >$(DESTDIR)$(SYSTEMDUNITDIR)/asgswap-agent.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/asgswap-agent.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/asgswap/agent.conf || \
+		install -m 0644 packaging/agent.conf $(DESTDIR)$(SYSCONFDIR)/asgswap/agent.conf
+	install -m 0644 packaging/man/asgswap.1 $(DESTDIR)$(MANDIR)/man1/asgswap.1
+	install -m 0644 packaging/man/asgswap-agent.conf.5 $(DESTDIR)$(MANDIR)/man5/asgswap-agent.conf.5
+	install -m 0644 packaging/man/asgswap-agent.8 $(DESTDIR)$(MANDIR)/man8/asgswap-agent.8
+	install -m 0644 packaging/asgswap.bash-completion $(DESTDIR)$(BASHCOMPDIR)/asgswap
+	install -m 0644 packaging/iam/agent-policy.json packaging/iam/controller-policy.json \
+		$(DESTDIR)$(DATADIR)/asgswap/iam/
 
 clean:
 	rm -rf build build-*
@@ -152,9 +192,40 @@ help:
 	@echo "make check         build and run every test (unit, then integration)"
 	@echo "make SANITIZE=address,undefined check   the same under ASan/UBSan"
 	@echo "make valgrind      the same with the C programs under valgrind"
+	@echo "make check-long    the crash matrix on a three-pair service"
+	@echo "make check-packaging   packages, lintian, systemd, cloud-init and IAM checks"
+	@echo "make deb | rpm     build the packages into $(BUILD)"
+	@echo "make bench         benchmarks: API calls, wall time, agent memory and start time"
 	@echo "make fuzz [FUZZ_SECONDS=60]   run every libFuzzer target (clang, ASan, UBSan)"
 	@echo "make format-check  clang-format in check mode"
 	@echo "make install PREFIX=/usr DESTDIR=..."
 
 -include $(REPLAY_BIN:=.d) $(COMMON_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
 	$(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%.d)
+
+# Packages (packaging/README.md). `make deb` and `make rpm` build from the work tree into
+# $(BUILD); `make check-packaging` also runs the slow packaging checks; `make
+# deps-packaging` installs debhelper, lintian, rpm, cloud-init and systemd's tools.
+.PHONY: deb rpm check-packaging deps-packaging
+deb:
+	$(Q)packaging/build-deb.sh $(VERSION) $(BUILD)
+
+rpm:
+	$(Q)packaging/build-rpm.sh $(VERSION) $(BUILD)
+
+deps-packaging:
+	@tests/deps.sh --packaging
+
+check-packaging: deps deps-packaging all
+	@ASGSWAP_PACKAGING_SLOW=1 $(PYTHON) tests/run.py --build $(BUILD) --only integration \
+		-k 'test_packaging\.'
+
+# `make bench` runs every benchmark script under tests/bench/ (not timed tests; they print
+# tables). Agent and controller benchmarks both live there.
+.PHONY: bench
+bench: all
+	@rc=0; for s in $(sort $(wildcard tests/bench/*.py tests/bench/*.sh)); do \
+		echo "== $$s"; \
+		case $$s in *.py) run="$(PYTHON) $$s";; *) run="sh $$s";; esac; \
+		ASGSWAP_BUILD=$(abspath $(BUILD)) ASGSWAP_TOP=$(CURDIR) $$run || rc=1; \
+	done; exit $$rc

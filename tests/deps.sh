@@ -4,7 +4,13 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev
-libcjson-dev libsystemd-dev libcmocka-dev valgrind clang-format python3"
+libcjson-dev libsystemd-dev libcmocka-dev valgrind clang-format python3
+docker.io docker-registry busybox-static apache2-utils"
+# `tests/deps.sh --packaging` (make deps-packaging): the tools of make deb/rpm and of the
+# packaging checks, which tests/integration/test_packaging.py skips when they are missing.
+if [ "${1:-}" = "--packaging" ]; then
+	PACKAGES="debhelper lintian rpm fakeroot cloud-init systemd groff-base"
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -1,0 +1,58 @@
+/* The agent's state while it boots and supervises one container (agent_boot.c). */
+#ifndef ASGSWAP_AGENT_H
+#define ASGSWAP_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent_config.h"
+#include "aws.h"
+#include "docker.h"
+#include "imageref.h"
+#include "imds.h"
+#include "lifecycle.h"
+
+/* Exit codes of asgswap-agent. */
+enum {
+	AGENT_EXIT_OK = 0,
+	AGENT_EXIT_FAILED = 1,
+	AGENT_EXIT_USAGE = 2,
+	AGENT_EXIT_NO_TAGS = 3,
+};
+
+struct agent {
+	struct agent_config *cfg;
+	bool once;
+	bool verbose;
+	int signal_fd; /* SIGTERM, SIGINT */
+	bool stopping;
+
+	struct aws_client *aws;
+	struct imds_client *imds; /* the aws client's */
+	struct http_client *http; /* Docker and health checks */
+	struct docker_client *docker;
+
+	char *instance_id;
+	char *target_state; /* NULL when IMDS does not say */
+	char *group;
+	struct asg_lifecycle_hooks hooks; /* the launch hooks to complete */
+	bool hooks_known;
+	char *image_name; /* the name tag's value */
+	char *version;    /* the version tag's value */
+	struct imageref ref;
+	char *registry_auth; /* X-Registry-Auth value, a secret; NULL for none */
+
+	uint64_t last_extend_usec;
+	uint64_t last_heartbeat_usec;
+};
+
+int agent_init(struct agent *a, struct agent_config *cfg, bool once, bool verbose);
+void agent_done(struct agent *a);
+/* Runs the steps; returns the exit code. */
+int agent_run(struct agent *a);
+
+uint64_t now_usec(void);
+/* Step 5 (agent_auth.c): sets a->registry_auth per the registry_auth setting. */
+int agent_registry_auth(struct agent *a);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * A Docker Engine API client over the daemon's unix socket (http.h underneath). The API
+ * version is the one the daemon announces on /_ping, never a constant of ours. Pulls read
+ * the progress stream line by line and fail on an `errorDetail` even under HTTP 200.
+ */
+#ifndef ASGSWAP_DOCKER_H
+#define ASGSWAP_DOCKER_H
+
+#include <stdbool.h>
+
+#include "http.h"
+#include "macro.h"
+
+#define DOCKER_SOCKET_DEFAULT "/var/run/docker.sock"
+
+struct docker_client;
+
+/* What went wrong: the HTTP status (0 when no answer) and the daemon's message. */
+struct docker_error {
+	long status;
+	char *message;
+};
+void docker_error_clear(struct docker_error *e);
+
+/* socket: the unix socket path; http is borrowed and must outlive the client. */
+int docker_client_new(struct http_client *http, const char *socket, struct docker_client **ret);
+struct docker_client *docker_client_free(struct docker_client *d);
+DEFINE_POINTER_CLEANUP_FUNC(struct docker_client, docker_client_free)
+
+/* GET /_ping: remembers the daemon's Api-Version for every later call. */
+int docker_ping(struct docker_client *d, struct docker_error *err);
+const char *docker_api_version(const struct docker_client *d);
+
+/*
+ * The X-Registry-Auth value: padded base64url of {"username","password","serveraddress"}.
+ * It is a secret: free it with secret_free().
+ */
+int docker_registry_auth(const char *username, const char *password, const char *server,
+                         char **ret);
+
+/*
+ * POST /images/create?fromImage=NAME&tag=TAG. progress (may be NULL) is called for each
+ * line of the stream with its `status` text; a negative return aborts the pull. 0 when the
+ * image was pulled; -ENOENT when the daemon says it does not exist or access is denied,
+ * -EIO for another error reported in the stream or by status, a transport error otherwise.
+ * auth is the X-Registry-Auth value or NULL.
+ */
+int docker_pull(struct docker_client *d, const char *name, const char *tag, const char *auth,
+                long timeout_ms, int (*progress)(void *userdata, const char *status),
+                void *userdata, struct docker_error *err);
+
+struct docker_image {
+	char *id;
+	bool has_healthcheck; /* Config.Healthcheck.Test set and not ["NONE"] */
+};
+void docker_image_done(struct docker_image *i);
+/* GET /images/{ref}/json; -ENOENT when absent. */
+int docker_image_inspect(struct docker_client *d, const char *ref, struct docker_image *ret,
+                         struct docker_error *err);
+
+struct docker_container {
+	char *id;
+	char *name;
+	char *image;                       /* Config.Image as created */
+	char *label_image, *label_version; /* asgswap.image / asgswap.version, NULL if absent */
+	char *status;                      /* created, running, restarting, exited, ... */
+	char *health; /* starting, healthy, unhealthy; NULL without a HEALTHCHECK */
+	bool running;
+	bool restarting;
+	unsigned restart_count;
+	long exit_code;
+	char *started_at;
+};
+void docker_container_done(struct docker_container *c);
+/* GET /containers/{name}/json; -ENOENT when there is no such container. */
+int docker_container_inspect(struct docker_client *d, const char *name,
+                             struct docker_container *ret, struct docker_error *err);
+
+struct docker_port {
+	unsigned host, container;
+	const char *proto; /* "tcp" or "udp" */
+};
+
+struct docker_create {
+	const char *name;
+	const char *image;   /* NAME:TAG */
+	char *const *labels; /* "key=value" strings, NULL-terminated, or NULL */
+	char *const *env;    /* "KEY=value" strings, NULL-terminated, or NULL */
+	const struct docker_port *ports;
+	size_t n_ports;
+	const char *network; /* NetworkMode */
+	const char *restart; /* RestartPolicy.Name */
+};
+/* POST /containers/create?name=; -EEXIST when the name is taken. */
+int docker_container_create(struct docker_client *d, const struct docker_create *spec,
+                            char **ret_id, struct docker_error *err);
+/* 0 also when already started (304). */
+int docker_container_start(struct docker_client *d, const char *id, struct docker_error *err);
+/* 0 also when already stopped (304) or gone (404). */
+int docker_container_stop(struct docker_client *d, const char *id, unsigned timeout_s,
+                          struct docker_error *err);
+/* DELETE ?force=1; 0 also when gone. */
+int docker_container_remove(struct docker_client *d, const char *id, struct docker_error *err);
+int docker_container_rename(struct docker_client *d, const char *id, const char *name,
+                            struct docker_error *err);
+
+#endif

@@ -1,0 +1,181 @@
+#include <errno.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "ecr.h"
+#include "strutil.h"
+#include "banned.h"
+
+#define ECR_MAX_RESPONSE ((size_t)256 << 10)
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
+
+void ecr_auth_done(struct ecr_auth *a)
+{
+	if (!a)
+		return;
+	free(a->username);
+	secret_free(a->password);
+	free(a->proxy_endpoint);
+	*a = (struct ecr_auth){ 0 };
+}
+
+void ecr_parse_error(const struct http_response *r, struct aws_error *err)
+{
+	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
+	const cJSON *type, *msg;
+	const char *code, *hash;
+
+	if (r->body.data)
+		j = cJSON_ParseWithLength(r->body.data, r->body.len);
+	type = cJSON_GetObjectItemCaseSensitive(j, "__type");
+	msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+	if (!cJSON_IsString(msg))
+		msg = cJSON_GetObjectItemCaseSensitive(j, "Message");
+	if (!cJSON_IsString(type)) {
+		aws_error_set(err, 0, NULL, "HTTP %ld with a body that is not an AWS error",
+		              r->status);
+		return;
+	}
+	code = type->valuestring;
+	hash = strrchr(code, '#');
+	if (hash)
+		code = hash + 1;
+	free(err->code);
+	err->code = strdup(code);
+	free(err->message);
+	err->message = cJSON_IsString(msg) ? strdup(msg->valuestring) : NULL;
+	if (!err->request_id) {
+		const char *id = http_response_header(r, "x-amzn-RequestId");
+
+		err->request_id = id ? strdup(id) : NULL;
+	}
+}
+
+/* Decodes base64 "user:password" into its two halves; the decoded copy is wiped. */
+static int split_token(const char *token, struct ecr_auth *a)
+{
+	size_t n = strlen(token), pad = 0;
+	_cleanup_secret_ char *plain = NULL;
+	char *colon;
+	int len;
+
+	if (n == 0 || n % 4 != 0 || n > (size_t)INT32_MAX / 2)
+		return -EBADMSG;
+	plain = malloc(n / 4 * 3 + 1);
+	if (!plain)
+		return -ENOMEM;
+	len = EVP_DecodeBlock((unsigned char *)plain, (const unsigned char *)token, (int)n);
+	if (len < 0)
+		return -EBADMSG;
+	if (token[n - 1] == '=')
+		pad++;
+	if (token[n - 2] == '=')
+		pad++;
+	len -= (int)pad;
+	plain[len] = '\0';
+	if (memchr(plain, '\0', (size_t)len))
+		return -EBADMSG;
+	colon = strchr(plain, ':');
+	if (!colon || colon == plain || !colon[1])
+		return -EBADMSG;
+	a->username = strndup(plain, (size_t)(colon - plain));
+	a->password = strdup(colon + 1);
+	if (!a->username || !a->password)
+		return -ENOMEM;
+	return 0;
+}
+
+int ecr_get_authorization_token(struct aws_client *c, const char *registry_id, struct ecr_auth *ret,
+                                struct aws_error *err)
+{
+	_cleanup_(cJSON_Deletep) cJSON *req = cJSON_CreateObject();
+	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
+	_cleanup_free_ char *body = NULL;
+	_cleanup_ecr_auth_ struct ecr_auth a = { 0 };
+	const cJSON *data, *tok = NULL, *ep, *exp;
+	struct http_response resp;
+	int r;
+
+	if (!req)
+		return -ENOMEM;
+	if (registry_id) {
+		cJSON *ids = cJSON_AddArrayToObject(req, "registryIds");
+
+		if (!ids || !cJSON_AddItemToArray(ids, cJSON_CreateString(registry_id)))
+			return -ENOMEM;
+	}
+	body = cJSON_PrintUnformatted(req);
+	if (!body)
+		return -ENOMEM;
+	struct aws_call call = {
+		.service = AWS_SVC_ECR,
+		.action = "GetAuthorizationToken",
+		.content_type = "application/x-amz-json-1.1",
+		.target = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken",
+		.body = body,
+		.body_len = strlen(body),
+		.max_response = ECR_MAX_RESPONSE,
+		.sensitive = true,
+		.parse_error = ecr_parse_error,
+	};
+	r = aws_call(c, &call, &resp, err);
+	if (r < 0)
+		goto out;
+	j = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
+	data = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "authorizationData"), 0);
+	tok = cJSON_GetObjectItemCaseSensitive(data, "authorizationToken");
+	ep = cJSON_GetObjectItemCaseSensitive(data, "proxyEndpoint");
+	exp = cJSON_GetObjectItemCaseSensitive(data, "expiresAt");
+	if (!cJSON_IsString(tok)) {
+		r = aws_error_set(err, -EBADMSG, NULL,
+		                  "GetAuthorizationToken: no authorization token in the answer");
+		goto out;
+	}
+	r = split_token(tok->valuestring, &a);
+	if (r < 0) {
+		aws_error_set(err, r, NULL,
+		              "GetAuthorizationToken: the token is not base64 'user:password'");
+		goto out;
+	}
+	if (cJSON_IsString(ep) && !(a.proxy_endpoint = strdup(ep->valuestring))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (cJSON_IsNumber(exp) && exp->valuedouble > 0)
+		a.expires_at = (time_t)exp->valuedouble;
+	*ret = a;
+	a = (struct ecr_auth){ 0 };
+out:
+	/* The parsed answer holds the token: wipe cJSON's copy before it is freed. */
+	if (cJSON_IsString(tok))
+		explicit_bzero(tok->valuestring, strlen(tok->valuestring));
+	http_response_done(&resp);
+	return r;
+}
+
+int ecr_parse_host(const char *host, char **ret_account)
+{
+	const char *p = host, *rest;
+	size_t n = strspn(p, "0123456789");
+	size_t hl;
+
+	if (n != 12)
+		return -EINVAL;
+	rest = startswith(p + n, ".dkr.ecr.");
+	if (!rest)
+		return -EINVAL;
+	hl = strspn(rest, "abcdefghijklmnopqrstuvwxyz0123456789-");
+	if (hl == 0)
+		return -EINVAL;
+	if (!streq(rest + hl, ".amazonaws.com") && !streq(rest + hl, ".amazonaws.com.cn"))
+		return -EINVAL;
+	if (ret_account) {
+		*ret_account = strndup(host, n);
+		if (!*ret_account)
+			return -ENOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,226 @@
+/* agent/agent_config.c: the Makefile links unit tests with libcommon.a only, so the agent's
+ * config parser is compiled into this test directly. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "agent_config.h"
+#include "strutil.h"
+#include "banned.h"
+
+static char *write_temp(const char *text)
+{
+	char *path = strdup("/tmp/asgswap-test-conf-XXXXXX");
+	int fd;
+
+	assert_non_null(path);
+	fd = mkostemp(path, O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static const char *const env_vars[] = {
+	"ASGSWAP_REGISTRY",       "ASGSWAP_PORTS",         "ASGSWAP_HEALTH_TIMEOUT",
+	"ASGSWAP_LIFECYCLE_HOOK", "ASGSWAP_REGISTRY_AUTH", "DOCKER_HOST",
+	"ASGSWAP_CONTAINER_NAME",
+};
+
+static int clear_env(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(env_vars); i++)
+		unsetenv(env_vars[i]);
+	return 0;
+}
+
+static struct agent_config *load(const char *text, int want, const char *want_error)
+{
+	_cleanup_free_ char *path = write_temp(text), *error = NULL;
+	struct agent_config *c = NULL;
+	int r = agent_config_load(path, true, &c, &error);
+
+	unlink(path);
+	assert_int_equal(r, want);
+	if (want_error) {
+		_cleanup_free_ char *expected = NULL;
+
+		assert_non_null(error);
+		if (startswith(want_error, ":")) {
+			assert_true(asprintf(&expected, "%s%s", path, want_error) > 0);
+			assert_string_equal(error, expected);
+		} else
+			assert_string_equal(error, want_error);
+	}
+	return c;
+}
+
+static void test_defaults(void **state)
+{
+	_cleanup_free_ char *error = NULL;
+	struct agent_config *c = NULL;
+
+	(void)state;
+	assert_int_equal(agent_config_load("/nonexistent/agent.conf", false, &c, &error), 0);
+	assert_null(c->registry);
+	assert_string_equal(c->container_name, "app");
+	assert_int_equal(c->n_ports, 0);
+	assert_null(c->env_file);
+	assert_string_equal(c->restart, "always");
+	assert_string_equal(c->network, "bridge");
+	assert_null(c->health_url);
+	assert_int_equal(c->health_timeout, 300);
+	assert_int_equal(c->tag_timeout, 600);
+	assert_int_equal(c->unhealthy_grace, 60);
+	assert_string_equal(c->lifecycle_hook, "auto");
+	assert_string_equal(c->docker_socket, "/var/run/docker.sock");
+	assert_int_equal(c->registry_auth, REGISTRY_AUTH_AUTO);
+	assert_string_equal(c->name_tag, "docker:image:name");
+	assert_string_equal(c->version_tag, "docker:image:version");
+	agent_config_free(c);
+
+	/* Named on the command line, it must exist. */
+	assert_int_equal(agent_config_load("/nonexistent/agent.conf", true, &c, &error), -ENOENT);
+	assert_non_null(error);
+}
+
+static void test_file(void **state)
+{
+	struct agent_config *c;
+
+	(void)state;
+	c = load("# comment\n\n  registry = 123456789012.dkr.ecr.eu-west-1.amazonaws.com  \n"
+	         "ports = 80:8080, 53:53/udp,443:8443/tcp\n"
+	         "health_url=http://127.0.0.1:8080/healthz\n"
+	         "health_timeout = 120\ntag_timeout=5\nunhealthy_grace = 0\n"
+	         "lifecycle_hook = my-launch-hook\nregistry_auth = docker-config\n"
+	         "restart = unless-stopped\nnetwork = host\ncontainer_name = web.1\n"
+	         "env_file = /etc/asgswap/app.env\nname_tag = img\nversion_tag = ver\r\n",
+	         0, NULL);
+	assert_string_equal(c->registry, "123456789012.dkr.ecr.eu-west-1.amazonaws.com");
+	assert_int_equal(c->n_ports, 3);
+	assert_int_equal(c->ports[0].host, 80);
+	assert_int_equal(c->ports[0].container, 8080);
+	assert_string_equal(c->ports[0].proto, "tcp");
+	assert_string_equal(c->ports[1].proto, "udp");
+	assert_int_equal(c->ports[2].container, 8443);
+	assert_string_equal(c->health_url, "http://127.0.0.1:8080/healthz");
+	assert_int_equal(c->health_timeout, 120);
+	assert_int_equal(c->tag_timeout, 5);
+	assert_int_equal(c->unhealthy_grace, 0);
+	assert_string_equal(c->lifecycle_hook, "my-launch-hook");
+	assert_int_equal(c->registry_auth, REGISTRY_AUTH_DOCKER_CONFIG);
+	assert_string_equal(c->restart, "unless-stopped");
+	assert_string_equal(c->network, "host");
+	assert_string_equal(c->container_name, "web.1");
+	assert_string_equal(c->env_file, "/etc/asgswap/app.env");
+	assert_string_equal(c->name_tag, "img");
+	assert_string_equal(c->version_tag, "ver");
+	agent_config_free(c);
+}
+
+static void test_errors_name_the_line(void **state)
+{
+	(void)state;
+	assert_null(load("registry = r.io\ncolour = blue\n", -EINVAL, ":2: unknown key 'colour'"));
+	assert_null(load("\n\nports\n", -EINVAL, ":3: expected 'key = value'"));
+	assert_null(load("ports = 80\n", -EINVAL,
+	                 ":1: bad value for 'ports': expected HOST:CONTAINER[/tcp|/udp], "
+	                 "comma-separated"));
+	assert_null(load("ports = 0:80\n", -EINVAL, NULL));
+	assert_null(load("ports = 80:65536\n", -EINVAL, NULL));
+	assert_null(load("ports = 80:80/sctp\n", -EINVAL, NULL));
+	assert_null(load("ports = 80:80,\n", -EINVAL, NULL));
+	assert_null(load("health_timeout = 0\n", -EINVAL, NULL));
+	assert_null(load("health_timeout = -1\n", -EINVAL, NULL));
+	assert_null(load("tag_timeout = 10s\n", -EINVAL, NULL));
+	assert_null(load("restart = sometimes\n", -EINVAL, NULL));
+	assert_null(load("registry_auth = password\n", -EINVAL, NULL));
+	assert_null(load("health_url = ftp://x\n", -EINVAL, NULL));
+	assert_null(load("health_url = http://x/a\"b\n", -EINVAL, NULL));
+	assert_null(load("container_name = ../x\n", -EINVAL, NULL));
+	assert_null(load("container_name = a b\n", -EINVAL, NULL));
+	assert_null(load("lifecycle_hook = a;b\n", -EINVAL, NULL));
+	assert_null(load("docker_socket = relative.sock\n", -EINVAL, NULL));
+	assert_null(load("env_file = relative.env\n", -EINVAL, NULL));
+	assert_null(load("registry = a b\n", -EINVAL, NULL));
+	assert_null(load("name_tag =\n", -EINVAL, NULL));
+}
+
+static void test_env_overrides(void **state)
+{
+	struct agent_config *c;
+
+	(void)state;
+	setenv("ASGSWAP_REGISTRY", "127.0.0.1:5000", 1);
+	setenv("ASGSWAP_PORTS", "8080:80", 1);
+	setenv("ASGSWAP_LIFECYCLE_HOOK", "none", 1);
+	setenv("DOCKER_HOST", "unix:///run/docker-alt.sock", 1);
+	c = load("registry = r.io\nports = 1:1,2:2\n", 0, NULL);
+	assert_string_equal(c->registry, "127.0.0.1:5000");
+	assert_int_equal(c->n_ports, 1);
+	assert_int_equal(c->ports[0].host, 8080);
+	assert_string_equal(c->lifecycle_hook, "none");
+	assert_string_equal(c->docker_socket, "/run/docker-alt.sock");
+	agent_config_free(c);
+
+	/* An empty override clears an optional value. */
+	setenv("ASGSWAP_REGISTRY", "", 1);
+	c = load("registry = r.io\n", 0, NULL);
+	assert_null(c->registry);
+	agent_config_free(c);
+
+	setenv("ASGSWAP_HEALTH_TIMEOUT", "soon", 1);
+	assert_null(load("", -EINVAL,
+	                 "ASGSWAP_HEALTH_TIMEOUT: bad value: expected a number of seconds (1 to "
+	                 "604800)"));
+	unsetenv("ASGSWAP_HEALTH_TIMEOUT");
+
+	setenv("DOCKER_HOST", "tcp://127.0.0.1:2375", 1);
+	assert_null(load("", -EINVAL, "DOCKER_HOST: only unix:///path is supported"));
+	clear_env(NULL);
+}
+
+static void test_env_file(void **state)
+{
+	_cleanup_free_ char *path = NULL, *error = NULL;
+	_cleanup_strv_free_ char **env = NULL;
+
+	(void)state;
+	path = write_temp("# secrets\nDB_PASSWORD=s3cr=t\n\n  MODE=prod\r\nEMPTY=\n");
+	assert_int_equal(agent_env_file_read(path, &env, &error), 0);
+	unlink(path);
+	assert_int_equal(strv_length(env), 3);
+	assert_string_equal(env[0], "DB_PASSWORD=s3cr=t");
+	assert_string_equal(env[1], "MODE=prod");
+	assert_string_equal(env[2], "EMPTY=");
+	env = strv_free(env);
+	free(path);
+	path = write_temp("GOOD=1\nnot a var\n");
+	assert_int_equal(agent_env_file_read(path, &env, &error), -EINVAL);
+	unlink(path);
+	assert_non_null(strstr(error, ":2: expected KEY=VALUE"));
+	free(error);
+	error = NULL;
+	assert_int_equal(agent_env_file_read("/nonexistent/app.env", &env, &error), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_defaults, clear_env),
+		cmocka_unit_test_setup(test_file, clear_env),
+		cmocka_unit_test_setup(test_errors_name_the_line, clear_env),
+		cmocka_unit_test_setup(test_env_overrides, clear_env),
+		cmocka_unit_test_setup(test_env_file, clear_env),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
