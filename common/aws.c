@@ -268,10 +268,9 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Builds and sends one signed attempt. */
-static int attempt_once(struct aws_client *c, const struct aws_call *call, const char *url,
-                        const char *host, const char *path, long timeout_ms,
-                        struct http_response *resp, bool *sent, struct aws_error *err)
+/* The signed headers of one attempt of call. */
+static int prepare_signed(struct aws_client *c, const struct aws_call *call, const char *host,
+                          const char *path, char ***ret, struct aws_error *err)
 {
 	const struct aws_credentials *creds = call->credentials;
 	struct sigv4_result sig = { 0 };
@@ -279,14 +278,12 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 	const char *region;
 	int r;
 
-	*resp = (struct http_response){ 0 };
 	if (strv_pushf(&headers, "Host: %s", host) < 0 ||
 	    strv_pushf(&headers, "User-Agent: %s", c->user_agent) < 0 ||
 	    (call->content_type &&
 	     strv_pushf(&headers, "Content-Type: %s", call->content_type) < 0) ||
 	    (call->target && strv_pushf(&headers, "X-Amz-Target: %s", call->target) < 0))
 		return -ENOMEM;
-
 	if (!call->anonymous) {
 		if (!creds) {
 			r = aws_client_credentials(c, &creds, err);
@@ -322,7 +319,30 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 		}
 		sigv4_result_done(&sig);
 	}
+	*ret = TAKE_PTR(headers);
+	return 0;
+}
 
+/* The signed headers hold the session token: wipe them. */
+static void wipe_strv(char **v)
+{
+	STRV_FOREACH(h, v)
+		explicit_bzero(*h, strlen(*h));
+	strv_free(v);
+}
+
+/* Builds and sends one signed attempt. */
+static int attempt_once(struct aws_client *c, const struct aws_call *call, const char *url,
+                        const char *host, const char *path, long timeout_ms,
+                        struct http_response *resp, bool *sent, struct aws_error *err)
+{
+	char **headers = NULL;
+	int r;
+
+	*resp = (struct http_response){ 0 };
+	r = prepare_signed(c, call, host, path, &headers, err);
+	if (r < 0)
+		return r;
 	struct http_request req = {
 		.method = call->method ? call->method : "POST",
 		.url = url,
@@ -335,9 +355,7 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 	};
 	*sent = true;
 	r = http_request(c->http, &req, resp);
-	/* The signed headers hold the session token: wipe them. */
-	STRV_FOREACH(h, headers)
-		explicit_bzero(*h, strlen(*h));
+	wipe_strv(headers);
 	return r;
 }
 
@@ -435,4 +453,102 @@ out:
 	err->attempts = attempt;
 	aws_error_clear(&scratch);
 	return r;
+}
+
+/* Several calls side by side: one attempt each over curl multi, then the ones that need a
+ * retry go through aws_call() one by one. */
+
+int aws_call_many(struct aws_client *c, const struct aws_call *calls, size_t n,
+                  struct http_response *rets, struct aws_error *errs, int *results)
+{
+	_cleanup_free_ struct http_request *reqs = calloc(n ? n : 1, sizeof(*reqs));
+	_cleanup_free_ char ***headers = calloc(n ? n : 1, sizeof(*headers));
+	_cleanup_free_ char **hosts = calloc(n ? n : 1, sizeof(*hosts));
+	_cleanup_free_ int *sent = calloc(n ? n : 1, sizeof(*sent));
+	_cleanup_free_ size_t *idx = calloc(n ? n : 1, sizeof(*idx));
+	_cleanup_free_ struct http_response *first = calloc(n ? n : 1, sizeof(*first));
+	size_t m = 0;
+	int r = 0;
+
+	if (!reqs || !headers || !hosts || !sent || !idx || !first)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const char *endpoint = NULL, *path = "/";
+
+		aws_error_clear(&errs[i]);
+		rets[i] = (struct http_response){ 0 };
+		results[i] = endpoint_for(c, calls[i].service, &endpoint, &errs[i]);
+		if (results[i] == 0 && split_url(endpoint, &hosts[i], &path) < 0)
+			results[i] = aws_error_set(&errs[i], -EINVAL, NULL, "bad endpoint '%s'",
+			                           endpoint);
+		if (results[i] == 0)
+			results[i] =
+			        prepare_signed(c, &calls[i], hosts[i], path, &headers[i], &errs[i]);
+		if (results[i] < 0)
+			continue;
+		reqs[m] = (struct http_request){
+			.method = calls[i].method ? calls[i].method : "POST",
+			.url = endpoint,
+			.headers = headers[i],
+			.body = calls[i].body ? calls[i].body : "",
+			.body_len = calls[i].body_len,
+			.max_response = calls[i].max_response,
+			.timeout_ms = AWS_ATTEMPT_TIMEOUT_MS,
+			.sensitive = calls[i].sensitive,
+		};
+		idx[m++] = i;
+	}
+	if (m)
+		r = http_request_many(c->http, reqs, first, sent, m);
+	for (size_t k = 0; k < m; k++) {
+		size_t i = idx[k];
+		struct http_response *resp = &first[k];
+		const struct aws_service_info *info = aws_service_info(calls[i].service);
+		enum retry_kind kind;
+
+		wipe_strv(headers[i]);
+		headers[i] = NULL;
+		if (r == 0 && sent[k] == 0 && resp->status >= 200 && resp->status < 300) {
+			retry_quota_release(&c->quota, 0);
+			if (c->trace)
+				c->trace(c->trace_userdata,
+				         &(struct aws_trace){ info->name, calls[i].action, 1,
+				                              resp->status, resp->elapsed_ms,
+				                              request_id(resp), NULL, 0, -1 });
+			rets[i] = *resp;
+			*resp = (struct http_response){ 0 };
+			results[i] = 0;
+			errs[i].attempts = 1;
+			continue;
+		}
+		if (r == 0 && sent[k] == 0 && calls[i].parse_error)
+			calls[i].parse_error(resp, &errs[i]);
+		kind = r == 0 ? retry_classify(sent[k], resp->status, errs[i].code)
+		              : RETRY_TRANSIENT;
+		if (kind == RETRY_NO && r == 0) {
+			if (c->trace)
+				c->trace(c->trace_userdata,
+				         &(struct aws_trace){ info->name, calls[i].action, 1,
+				                              resp->status, resp->elapsed_ms,
+				                              errs[i].request_id, errs[i].code,
+				                              sent[k], -1 });
+			errs[i].http_status = resp->status;
+			errs[i].attempts = 1;
+			if (!errs[i].code && !errs[i].message)
+				aws_error_set(&errs[i], 0, NULL, "HTTP %ld", resp->status);
+			results[i] = sent[k] < 0 ? sent[k] : -EREMOTEIO;
+			http_response_done(resp);
+			continue;
+		}
+		/* Retryable: the rest goes the way of a single call, with its own retries. */
+		http_response_done(resp);
+		aws_error_clear(&errs[i]);
+		results[i] = aws_call(c, &calls[i], &rets[i], &errs[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (headers[i])
+			wipe_strv(headers[i]);
+		free(hosts[i]);
+	}
+	return 0;
 }

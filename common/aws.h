@@ -106,4 +106,15 @@ struct aws_call {
 int aws_call(struct aws_client *c, const struct aws_call *call, struct http_response *ret,
              struct aws_error *err);
 
+/* ---- Addition: several calls side by side (the controller's per-set calls) ---- */
+
+/*
+ * Sends n independent calls concurrently (http_request_many); results[i], rets[i] and
+ * errs[i] are what aws_call() gives for calls[i]. The first attempts run side by side; a
+ * call whose first attempt fails in a retryable way is then retried as aws_call() does,
+ * one after another. Returns 0, or a negative errno when the batch could not run at all.
+ */
+int aws_call_many(struct aws_client *c, const struct aws_call *calls, size_t n,
+                  struct http_response *rets, struct aws_error *errs, int *results);
+
 #endif

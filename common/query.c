@@ -189,3 +189,212 @@ int aws_query_pages(struct aws_client *c, struct query *q, const char *token_par
 	q->body.data[base_len] = '\0';
 	return r;
 }
+
+/* ---- Additions for the controller's typed calls ---- */
+
+void query_items_done(struct query_items *items)
+{
+	if (!items)
+		return;
+	for (size_t i = 0; i < items->n_docs; i++)
+		xmlFreeDoc(items->docs[i]);
+	free(items->docs);
+	free(items->nodes);
+	*items = (struct query_items){ 0 };
+}
+
+struct items_ctx {
+	const char *list_element;
+	struct query_items *items;
+};
+
+static int items_page(xmlDoc *doc, void *userdata)
+{
+	struct items_ctx *ctx = userdata;
+	struct query_items *it = ctx->items;
+	xmlNode *list = xml_find(xmlDocGetRootElement(doc), ctx->list_element);
+	xmlDoc **docs;
+	xmlDoc *copy;
+
+	/* aws_query_pages frees each page after the callback: keep a copy of this one. */
+	copy = xmlCopyDoc(doc, 1);
+	if (!copy)
+		return -ENOMEM;
+	docs = realloc(it->docs, (it->n_docs + 1) * sizeof(*docs));
+	if (!docs) {
+		xmlFreeDoc(copy);
+		return -ENOMEM;
+	}
+	it->docs = docs;
+	it->docs[it->n_docs++] = copy;
+	list = xml_find(xmlDocGetRootElement(copy), ctx->list_element);
+	XML_FOREACH_CHILD(m, list, "member") {
+		xmlNode **nodes = realloc(it->nodes, (it->n + 1) * sizeof(*nodes));
+
+		if (!nodes)
+			return -ENOMEM;
+		it->nodes = nodes;
+		it->nodes[it->n++] = m;
+	}
+	return 0;
+}
+
+int aws_query_items(struct aws_client *c, struct query *q, const char *token_param,
+                    const char *token_element, const char *list_element, struct query_items *ret,
+                    struct aws_error *err)
+{
+	struct query_items items = { 0 };
+	struct items_ctx ctx = { list_element, &items };
+	int r;
+
+	r = aws_query_pages(c, q, token_param, token_element, 0, items_page, &ctx, err);
+	if (r < 0) {
+		query_items_done(&items);
+		return r;
+	}
+	*ret = items;
+	return 0;
+}
+
+static bool has_element_children(const xmlNode *n)
+{
+	for (const xmlNode *c = n->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			return true;
+	return false;
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; list && *list; list++)
+		if (streq(*list, s))
+			return true;
+	return false;
+}
+
+/* Structures in AWS responses nest a few levels (metric math: Metrics.member.N.MetricStat.
+ * Metric.Dimensions.member.N.Name); the cap only guards against hostile documents. */
+#define QUERY_XML_MAX_DEPTH 16
+
+static int add_from_xml(struct query *q, const char *key, const xmlNode *node,
+                        const char *const *skip, query_rewrite_fn rewrite, void *userdata,
+                        unsigned depth)
+{
+	bool ec2 = q->service == AWS_SVC_EC2;
+	int r;
+
+	if (depth > QUERY_XML_MAX_DEPTH)
+		return -ELOOP;
+	if (!has_element_children(node)) {
+		_cleanup_free_ char *text = xml_text(node);
+		const char *v;
+
+		if (!text)
+			return -ENOMEM;
+		if (!*text || !key)
+			return 0;
+		v = rewrite ? rewrite(userdata, key, (const char *)node->name, text) : text;
+		if (v)
+			query_add(q, key, v);
+		return q->error;
+	}
+	if (xml_child(node, "member") || xml_child(node, "item")) {
+		const char *elem = xml_child(node, "member") ? "member" : "item";
+		size_t i = 0;
+
+		XML_FOREACH_CHILD(m, node, elem) {
+			_cleanup_free_ char *k = NULL;
+
+			if (asprintf(&k, ec2 ? "%s.%zu" : "%s.member.%zu", key ? key : "", ++i) < 0)
+				return -ENOMEM;
+			r = add_from_xml(q, k, m, skip, rewrite, userdata, depth + 1);
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	}
+	for (const xmlNode *c = node->children; c; c = c->next) {
+		_cleanup_free_ char *k = NULL;
+
+		if (c->type != XML_ELEMENT_NODE || in_list(skip, (const char *)c->name))
+			continue;
+		if (key ? asprintf(&k, "%s.%s", key, (const char *)c->name) < 0
+		        : !(k = strdup((const char *)c->name)))
+			return -ENOMEM;
+		r = add_from_xml(q, k, c, skip, rewrite, userdata, depth + 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int query_add_from_xml(struct query *q, const char *prefix, const xmlNode *node,
+                       const char *const *skip, query_rewrite_fn rewrite, void *userdata)
+{
+	int r;
+
+	if (!node)
+		return -EINVAL;
+	r = add_from_xml(q, prefix, node, skip, rewrite, userdata, 0);
+	if (r < 0 && !q->error)
+		q->error = r;
+	return r < 0 ? r : q->error;
+}
+
+int aws_query_many(struct aws_client *c, struct query *const *qs, size_t n, xmlDoc **docs,
+                   struct aws_error *errs, int *results)
+{
+	_cleanup_free_ struct aws_call *calls = calloc(n ? n : 1, sizeof(*calls));
+	_cleanup_free_ struct http_response *resps = calloc(n ? n : 1, sizeof(*resps));
+	_cleanup_free_ int *res = calloc(n ? n : 1, sizeof(*res));
+	_cleanup_free_ size_t *idx = calloc(n ? n : 1, sizeof(*idx));
+	_cleanup_free_ struct aws_error *es = calloc(n ? n : 1, sizeof(*es));
+	size_t m = 0;
+	int r = 0;
+
+	if (!calls || !resps || !res || !idx || !es)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct query *q = qs[i];
+
+		docs[i] = NULL;
+		aws_error_clear(&errs[i]);
+		if (q->error) {
+			results[i] = aws_error_set(&errs[i], q->error, NULL, "building %s: %s",
+			                           q->action, strerror(-q->error));
+			continue;
+		}
+		calls[m] = (struct aws_call){
+			.service = q->service,
+			.action = q->action,
+			.content_type = "application/x-www-form-urlencoded; charset=utf-8",
+			.body = q->body.data,
+			.body_len = q->body.len,
+			.anonymous = q->anonymous,
+			.sensitive = q->sensitive,
+			.credentials = q->credentials,
+			.deadline_ms = q->deadline_ms,
+			.max_response = XML_MAX_DOCUMENT,
+			.parse_error = query_parse_error,
+		};
+		idx[m++] = i;
+	}
+	if (m)
+		r = aws_call_many(c, calls, m, resps, es, res);
+	for (size_t k = 0; k < m; k++) {
+		size_t i = idx[k];
+
+		results[i] = r < 0 ? r : res[k];
+		if (results[i] == 0) {
+			results[i] = xml_parse(resps[k].body.data ? resps[k].body.data : "",
+			                       resps[k].body.len, &docs[i]);
+			if (results[i] < 0)
+				aws_error_set(&es[k], results[i], NULL,
+				              "%s: the response is not XML", qs[i]->action);
+		}
+		errs[i] = es[k];
+		es[k] = (struct aws_error){ 0 };
+		http_response_done(&resps[k]);
+	}
+	return r;
+}

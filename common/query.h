@@ -62,4 +62,41 @@ int aws_query_pages(struct aws_client *c, struct query *q, const char *token_par
 /* Fills err from either Query error shape (ErrorResponse/Error, EC2's Response/Errors/Error). */
 void query_parse_error(const struct http_response *r, struct aws_error *err);
 
+/* ---- Additions for the controller's typed calls (common/autoscaling.c and friends) ---- */
+
+/* The member elements of every page of a paginated Describe call: nodes[i] lives in one
+ * of docs, so keep the whole struct until done with them. */
+struct query_items {
+	xmlDoc **docs;
+	size_t n_docs;
+	xmlNode **nodes;
+	size_t n;
+};
+void query_items_done(struct query_items *items);
+
+/* Every page of q (as aws_query_pages), collecting the `member` children of the first
+ * element named list_element in each response. */
+int aws_query_items(struct aws_client *c, struct query *q, const char *token_param,
+                    const char *token_element, const char *list_element, struct query_items *ret,
+                    struct aws_error *err);
+
+/*
+ * A Describe response's element as Query parameters: AWS Query responses mirror request
+ * parameters, so an element holding `member` children becomes `Name.member.N` (EC2:
+ * `Name.N`), a structure `Name.Child`, a leaf `Name=text`, all under prefix (NULL: none).
+ * Children named in skip (a NULL-terminated list of local names, matched at any depth)
+ * and empty leaves are left out. rewrite, when given, sees each leaf's key and local name
+ * and returns the value to send (value itself to keep it, NULL to leave the key out); what
+ * it returns must live until the query is sent.
+ */
+typedef const char *(*query_rewrite_fn)(void *userdata, const char *key, const char *name,
+                                        const char *value);
+int query_add_from_xml(struct query *q, const char *prefix, const xmlNode *node,
+                       const char *const *skip, query_rewrite_fn rewrite, void *userdata);
+
+/* Sends n queries side by side (aws_call_many); docs[i], errs[i], results[i] as
+ * aws_query() gives them for qs[i]. Returns 0 or a negative errno for the batch. */
+int aws_query_many(struct aws_client *c, struct query *const *qs, size_t n, xmlDoc **docs,
+                   struct aws_error *errs, int *results);
+
 #endif

@@ -1,34 +1,285 @@
 /* asgswap: blue/green releases of Docker services on EC2 Auto Scaling Groups. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "ctl.h"
+#include "log.h"
+#include "retry.h"
 #include "strutil.h"
+#include "trace.h"
 #include "banned.h"
 
-static const char usage[] =
+enum {
+	CMD_NEEDS_AWS = 1 << 0,
+	CMD_NEEDS_VERSION = 1 << 1, /* the second argument is a VERSION */
+};
+
+struct cmd_entry {
+	const char *name;
+	int (*fn)(struct ctl_context *ctx);
+	unsigned flags;
+	unsigned min_args, max_args;
+	const char *usage;
+};
+
+static int cmd_help(struct ctl_context *ctx);
+
+/* --verbose's trace, plus a count of throttled attempts for the wait's poll interval. */
+static void ctl_trace(void *userdata, const struct aws_trace *t)
+{
+	if (t->error_code && retry_is_throttle_code(t->error_code))
+		ctl_throttled++;
+	aws_trace_to_log(userdata, t);
+}
+
+static const struct cmd_entry commands[] = {
+	{ "status", ctl_status, CMD_NEEDS_AWS, 0, 1, "status   [IMAGE] [--prefix P]" },
+	{ "deploy", ctl_deploy, CMD_NEEDS_AWS | CMD_NEEDS_VERSION, 2, 2,
+	  "deploy   IMAGE VERSION [--prefix P] [--timeout S] [--poll S] [--finalize-first] "
+	  "[--force]" },
+	{ "rollback", ctl_rollback, CMD_NEEDS_AWS, 1, 1,
+	  "rollback IMAGE [--prefix P] [--timeout S] [--poll S]" },
+	{ "finalize", ctl_finalize, CMD_NEEDS_AWS, 1, 1,
+	  "finalize IMAGE [--prefix P] [--timeout S]" },
+	{ "unlock", ctl_unlock, CMD_NEEDS_AWS, 1, 1, "unlock   IMAGE [--prefix P]" },
+	{ "help", cmd_help, 0, 0, 1, "help [COMMAND]" },
+};
+
+static const char usage_head[] =
         "usage: asgswap [--region R] [--profile P] [--endpoint-url URL] [--output text|json]\n"
         "               [--dry-run] [--verbose] [--quiet] [--no-color] COMMAND ...\n"
         "\n"
-        "commands:\n"
-        "  status   [IMAGE] [--prefix P]\n"
-        "  deploy   IMAGE VERSION [--prefix P] [--timeout S] [--poll S] [--finalize-first] "
-        "[--force]\n"
-        "  rollback IMAGE [--prefix P] [--timeout S] [--poll S]\n"
-        "  finalize IMAGE [--prefix P] [--timeout S]\n"
-        "  unlock   IMAGE [--prefix P]\n"
-        "  help [COMMAND]\n";
+        "commands:\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_head, f);
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		fprintf(f, "  %s\n", commands[i].usage);
+	fputs("\nexit codes: 0 done, 1 release failed and undone, 2 usage, 3 wrong state,\n"
+	      "4 AWS call failed, 5 interrupted or timed out\n",
+	      f);
+}
+
+static const struct cmd_entry *find_command(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		if (streq(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(struct ctl_context *ctx)
+{
+	const struct cmd_entry *c;
+
+	if (!ctx->o->args || !ctx->o->args[0]) {
+		usage(stdout);
+		return 0;
+	}
+	c = find_command(ctx->o->args[0]);
+	if (!c) {
+		log_error("unknown command '%s'", ctx->o->args[0]);
+		return CTL_EXIT_USAGE;
+	}
+	printf("usage: asgswap %s\n", c->usage);
+	return 0;
+}
+
+/* Seconds as a decimal number: 0 < s <= 1 day. */
+static int parse_seconds(const char *opt, const char *s, double *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 86400) {
+		log_error("%s '%s': expected seconds between 0 and 86400", opt, s);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && (streq(argv[1], "--help") || streq(argv[1], "help"))) {
-		fputs(usage, stdout);
+	enum {
+		OPT_REGION = 0x100,
+		OPT_PROFILE,
+		OPT_ENDPOINT,
+		OPT_OUTPUT,
+		OPT_DRY_RUN,
+		OPT_VERBOSE,
+		OPT_QUIET,
+		OPT_NO_COLOR,
+		OPT_PREFIX,
+		OPT_TIMEOUT,
+		OPT_POLL,
+		OPT_FINALIZE_FIRST,
+		OPT_FORCE,
+		OPT_HELP,
+		OPT_VERSION,
+	};
+	static const struct option opts[] = {
+		{ "region", required_argument, NULL, OPT_REGION },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "endpoint-url", required_argument, NULL, OPT_ENDPOINT },
+		{ "output", required_argument, NULL, OPT_OUTPUT },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+		{ "prefix", required_argument, NULL, OPT_PREFIX },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "poll", required_argument, NULL, OPT_POLL },
+		{ "finalize-first", no_argument, NULL, OPT_FINALIZE_FIRST },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{},
+	};
+	struct ctl_options o = { .prefix = "", .timeout_s = -1, .poll_s = 1.0, .color = true };
+	_cleanup_(aws_client_freep) struct aws_client *client = NULL;
+	_cleanup_strv_free_ char **args = NULL;
+	struct ctl_context ctx = { .o = &o };
+	const struct cmd_entry *cmd;
+	bool help = false;
+	int c, r;
+
+	log_setup("asgswap");
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) >= 0) {
+		switch (c) {
+		case OPT_REGION:
+			o.region = optarg;
+			break;
+		case OPT_PROFILE:
+			o.profile = optarg;
+			break;
+		case OPT_ENDPOINT:
+			o.endpoint_url = optarg;
+			break;
+		case OPT_OUTPUT:
+			if (!streq(optarg, "text") && !streq(optarg, "json")) {
+				log_error("--output '%s': expected text or json", optarg);
+				return CTL_EXIT_USAGE;
+			}
+			o.json = streq(optarg, "json");
+			break;
+		case OPT_DRY_RUN:
+			o.dry_run = true;
+			break;
+		case OPT_VERBOSE:
+			o.verbose = true;
+			log_set_max_level(LOG_DEBUG);
+			break;
+		case OPT_QUIET:
+			o.quiet = true;
+			log_set_max_level(LOG_WARNING);
+			break;
+		case OPT_NO_COLOR:
+			o.color = false;
+			log_set_color(false);
+			break;
+		case OPT_PREFIX:
+			o.prefix = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_seconds("--timeout", optarg, &o.timeout_s) < 0)
+				return CTL_EXIT_USAGE;
+			break;
+		case OPT_POLL:
+			if (parse_seconds("--poll", optarg, &o.poll_s) < 0)
+				return CTL_EXIT_USAGE;
+			break;
+		case OPT_FINALIZE_FIRST:
+			o.finalize_first = true;
+			break;
+		case OPT_FORCE:
+			o.force = true;
+			break;
+		case OPT_HELP:
+			help = true;
+			break;
+		case OPT_VERSION:
+			printf("asgswap %s\n", ASGSWAP_VERSION);
+			return 0;
+		case ':':
+			log_error("option '%s' needs a value", argv[optind - 1]);
+			return CTL_EXIT_USAGE;
+		default:
+			if (optopt)
+				log_error("unknown option '-%c' (see asgswap --help)", optopt);
+			else
+				log_error("unknown option '%s' (see asgswap --help)",
+				          argv[optind - 1]);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		if (help) {
+			usage(stdout);
+			return 0;
+		}
+		usage(stderr);
+		log_error("no command given");
+		return CTL_EXIT_USAGE;
+	}
+	cmd = find_command(argv[optind]);
+	if (!cmd) {
+		log_error("unknown command '%s' (see asgswap --help)", argv[optind]);
+		return CTL_EXIT_USAGE;
+	}
+	for (int i = optind + 1; i < argc; i++)
+		if (strv_extend(&args, argv[i]) < 0)
+			return log_error_errno(-ENOMEM, "out of memory"), 1;
+	o.args = args;
+	ctx.command = cmd->name;
+	if (help) {
+		printf("usage: asgswap %s\n", cmd->usage);
 		return 0;
 	}
-	if (argc == 2 && streq(argv[1], "--version")) {
-		printf("asgswap %s\n", ASGSWAP_VERSION);
-		return 0;
+	if (strv_length(args) < cmd->min_args || strv_length(args) > cmd->max_args) {
+		log_error("usage: asgswap %s", cmd->usage);
+		return CTL_EXIT_USAGE;
 	}
-	fputs(usage, stderr);
-	fprintf(stderr, "asgswap: error: commands are not implemented yet\n");
-	return 2;
+	if (args && args[0] && cmd->flags & CMD_NEEDS_AWS &&
+	    (!*args[0] || strlen(args[0]) > 255 || strpbrk(args[0], " \t\r\n"))) {
+		log_error("image name '%s' is not a valid image name", args[0]);
+		return CTL_EXIT_USAGE;
+	}
+	if (cmd->flags & CMD_NEEDS_VERSION && !ctl_version_valid(args[1])) {
+		log_error("version '%s' is not a valid Docker tag "
+		          "([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})",
+		          args[1]);
+		return CTL_EXIT_USAGE;
+	}
+	if (cmd->flags & CMD_NEEDS_AWS) {
+		struct aws_client_options ao = {
+			.region = o.region,
+			.profile = o.profile,
+			.endpoint_url = o.endpoint_url,
+			.trace = ctl_trace,
+		};
+		struct aws_error err = { 0 };
+
+		r = aws_client_new(&ao, &client, &err);
+		if (r < 0) {
+			log_error("%s", err.message ? err.message : strerror(-r));
+			aws_error_clear(&err);
+			return CTL_EXIT_USAGE;
+		}
+		ctx.aws = client;
+		ctl_signals_setup();
+	}
+	r = cmd->fn(&ctx);
+	free(ctx.lock_nonce);
+	fflush(stdout);
+	return r;
 }

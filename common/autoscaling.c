@@ -1,0 +1,519 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autoscaling.h"
+#include "strutil.h"
+#include "banned.h"
+
+void asg_group_done(struct asg_group *g)
+{
+	if (!g)
+		return;
+	free(g->name);
+	free(g->arn);
+	for (size_t i = 0; i < g->n_instances; i++) {
+		free(g->instances[i].id);
+		free(g->instances[i].lifecycle);
+		free(g->instances[i].health);
+		free(g->instances[i].az);
+	}
+	free(g->instances);
+	strv_free(g->load_balancers);
+	strv_free(g->target_groups);
+	strv_free(g->suspended);
+	for (size_t i = 0; i < g->n_tags; i++) {
+		free(g->tags[i].key);
+		free(g->tags[i].value);
+	}
+	free(g->tags);
+	*g = (struct asg_group){ 0 };
+}
+
+void asg_groups_done(struct asg_groups *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		asg_group_done(&g->v[i]);
+	free(g->v);
+	*g = (struct asg_groups){ 0 };
+}
+
+const char *asg_group_tag(const struct asg_group *g, const char *key)
+{
+	for (size_t i = 0; i < g->n_tags; i++)
+		if (streq(g->tags[i].key, key))
+			return g->tags[i].value;
+	return NULL;
+}
+
+bool asg_group_suspended(const struct asg_group *g, const char *process)
+{
+	STRV_FOREACH(p, g->suspended)
+		if (streq(*p, process))
+			return true;
+	return false;
+}
+
+static int child_uint(const xmlNode *n, const char *name, unsigned *ret)
+{
+	_cleanup_free_ char *t = NULL;
+	int r = xml_child_text(n, name, &t);
+
+	if (r < 0)
+		return r == -ENOENT ? -EBADMSG : r;
+	return safe_atou(t, ret) < 0 ? -EBADMSG : 0;
+}
+
+static int child_strv(const xmlNode *n, const char *list, const char *field, char ***ret)
+{
+	XML_FOREACH_CHILD(m, xml_child(n, list), "member") {
+		char *s = field ? NULL : xml_text(m);
+
+		if (field && xml_child_text(m, field, &s) < 0)
+			continue;
+		if (!s || strv_push(ret, s) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int asg_group_parse(const xmlNode *m, struct asg_group *ret)
+{
+	_cleanup_(asg_group_done) struct asg_group g = { 0 };
+	xmlNode *list;
+	int r;
+
+	if (xml_child_text(m, "AutoScalingGroupName", &g.name) < 0)
+		return -EBADMSG;
+	(void)xml_child_text(m, "AutoScalingGroupARN", &g.arn);
+	if (child_uint(m, "MinSize", &g.min) < 0 || child_uint(m, "MaxSize", &g.max) < 0 ||
+	    child_uint(m, "DesiredCapacity", &g.desired) < 0)
+		return -EBADMSG;
+	list = xml_child(m, "Instances");
+	XML_FOREACH_CHILD(i, list, "member")
+		g.n_instances++;
+	if (g.n_instances) {
+		g.instances = calloc(g.n_instances, sizeof(*g.instances));
+		if (!g.instances)
+			return -ENOMEM;
+	}
+	size_t k = 0;
+	XML_FOREACH_CHILD(i, list, "member") {
+		struct asg_instance *in = &g.instances[k++];
+		_cleanup_free_ char *prot = NULL;
+
+		if (xml_child_text(i, "InstanceId", &in->id) < 0 ||
+		    xml_child_text(i, "LifecycleState", &in->lifecycle) < 0)
+			return -EBADMSG;
+		if (xml_child_text(i, "HealthStatus", &in->health) < 0)
+			in->health = strdup("Healthy");
+		(void)xml_child_text(i, "AvailabilityZone", &in->az);
+		if (xml_child_text(i, "ProtectedFromScaleIn", &prot) == 0)
+			in->protected_from_scale_in = streq(prot, "true");
+		if (!in->health)
+			return -ENOMEM;
+	}
+	r = child_strv(m, "LoadBalancerNames", NULL, &g.load_balancers);
+	if (r == 0)
+		r = child_strv(m, "TargetGroupARNs", NULL, &g.target_groups);
+	if (r == 0)
+		r = child_strv(m, "SuspendedProcesses", "ProcessName", &g.suspended);
+	if (r < 0)
+		return r;
+	/* WarmPoolConfiguration is present (with members) only when the group has a pool. */
+	list = xml_child(m, "WarmPoolConfiguration");
+	g.warm_pool = list && list->children && xml_child(list, "PoolState") != NULL;
+	if (!g.warm_pool && list && xml_child(list, "MaxGroupPreparedCapacity"))
+		g.warm_pool = true;
+	if (!g.warm_pool) {
+		_cleanup_free_ char *ws = NULL;
+
+		if (xml_child_text(m, "WarmPoolSize", &ws) == 0 && *ws && !streq(ws, "0"))
+			g.warm_pool = true;
+	}
+	list = xml_child(m, "Tags");
+	XML_FOREACH_CHILD(t, list, "member")
+		g.n_tags++;
+	if (g.n_tags) {
+		g.tags = calloc(g.n_tags, sizeof(*g.tags));
+		if (!g.tags)
+			return -ENOMEM;
+	}
+	k = 0;
+	XML_FOREACH_CHILD(t, list, "member") {
+		struct asg_group_tag *tag = &g.tags[k++];
+		_cleanup_free_ char *prop = NULL;
+
+		if (xml_child_text(t, "Key", &tag->key) < 0)
+			return -EBADMSG;
+		if (xml_child_text(t, "Value", &tag->value) < 0)
+			tag->value = strdup("");
+		if (!tag->value)
+			return -ENOMEM;
+		if (xml_child_text(t, "PropagateAtLaunch", &prop) == 0)
+			tag->propagate = streq(prop, "true");
+	}
+	*ret = g;
+	g = (struct asg_group){ 0 };
+	return 0;
+}
+
+struct groups_ctx {
+	struct asg_groups *groups;
+	const char *key, *value;
+};
+
+static int groups_page(xmlDoc *doc, void *userdata)
+{
+	struct groups_ctx *ctx = userdata;
+	xmlNode *list = xml_find(xmlDocGetRootElement(doc), "AutoScalingGroups");
+	int r;
+
+	XML_FOREACH_CHILD(m, list, "member") {
+		struct asg_group g;
+		struct asg_group *v;
+		const char *tv;
+
+		r = asg_group_parse(m, &g);
+		if (r < 0)
+			return r;
+		/* The filter does the work; this check keeps a server that ignores it honest. */
+		tv = asg_group_tag(&g, ctx->key);
+		if (!tv || (ctx->value && !streq(tv, ctx->value))) {
+			asg_group_done(&g);
+			continue;
+		}
+		v = realloc(ctx->groups->v, (ctx->groups->n + 1) * sizeof(*v));
+		if (!v) {
+			asg_group_done(&g);
+			return -ENOMEM;
+		}
+		ctx->groups->v = v;
+		v[ctx->groups->n++] = g;
+	}
+	return 0;
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct asg_group *)a)->name, ((const struct asg_group *)b)->name);
+}
+
+int asg_describe_groups_by_tag(struct aws_client *c, const char *key, const char *value,
+                               struct asg_groups *ret, struct aws_error *err)
+{
+	_cleanup_(asg_groups_done) struct asg_groups groups = { 0 };
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	_cleanup_free_ char *filter = NULL;
+	struct groups_ctx ctx = { &groups, key, value };
+	int r;
+
+	if (value ? asprintf(&filter, "tag:%s", key) < 0 : !(filter = strdup("tag-key")))
+		return -ENOMEM;
+	r = query_init(&q, AWS_SVC_AUTOSCALING, "DescribeAutoScalingGroups");
+	if (r < 0)
+		return r;
+	query_add(&q, "Filters.member.1.Name", filter);
+	query_add(&q, "Filters.member.1.Values.member.1", value ? value : key);
+	query_add_uint(&q, "MaxRecords", 100);
+	r = aws_query_pages(c, &q, "NextToken", "NextToken", 0, groups_page, &ctx, err);
+	if (r < 0)
+		return r;
+	if (groups.n > 1)
+		qsort(groups.v, groups.n, sizeof(*groups.v), group_cmp);
+	*ret = groups;
+	groups = (struct asg_groups){ 0 };
+	return 0;
+}
+
+/* Sends q and discards the answer. */
+static int send_query(struct aws_client *c, struct query *q, struct aws_error *err)
+{
+	_cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+
+	return aws_query(c, q, &doc, err);
+}
+
+int asg_query_update_group(struct query *q, const char *group, long min, long max, long desired)
+{
+	int r = query_init(q, AWS_SVC_AUTOSCALING, "UpdateAutoScalingGroup");
+
+	if (r < 0)
+		return r;
+	query_add(q, "AutoScalingGroupName", group);
+	if (min >= 0)
+		query_add_uint(q, "MinSize", (unsigned long long)min);
+	if (max >= 0)
+		query_add_uint(q, "MaxSize", (unsigned long long)max);
+	if (desired >= 0)
+		query_add_uint(q, "DesiredCapacity", (unsigned long long)desired);
+	return q->error;
+}
+
+int asg_update_group(struct aws_client *c, const char *group, long min, long max, long desired,
+                     struct aws_error *err)
+{
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = asg_query_update_group(&q, group, min, max, desired);
+
+	return r < 0 ? r : send_query(c, &q, err);
+}
+
+int asg_query_set_tag(struct query *q, const char *group, const char *key, const char *value,
+                      bool propagate)
+{
+	int r = query_init(q, AWS_SVC_AUTOSCALING, "CreateOrUpdateTags");
+
+	if (r < 0)
+		return r;
+	query_add(q, "Tags.member.1.ResourceId", group);
+	query_add(q, "Tags.member.1.ResourceType", "auto-scaling-group");
+	query_add(q, "Tags.member.1.Key", key);
+	query_add(q, "Tags.member.1.Value", value);
+	query_add_bool(q, "Tags.member.1.PropagateAtLaunch", propagate);
+	return q->error;
+}
+
+int asg_set_tag(struct aws_client *c, const char *group, const char *key, const char *value,
+                bool propagate, struct aws_error *err)
+{
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = asg_query_set_tag(&q, group, key, value, propagate);
+
+	return r < 0 ? r : send_query(c, &q, err);
+}
+
+int asg_query_delete_tags(struct query *q, const char *group, char *const *keys)
+{
+	size_t i = 0;
+	int r = query_init(q, AWS_SVC_AUTOSCALING, "DeleteTags");
+
+	if (r < 0)
+		return r;
+	STRV_FOREACH(k, keys) {
+		i++;
+		query_addf(q, group, "Tags.member.%zu.ResourceId", i);
+		query_addf(q, "auto-scaling-group", "Tags.member.%zu.ResourceType", i);
+		query_addf(q, *k, "Tags.member.%zu.Key", i);
+	}
+	return q->error;
+}
+
+int asg_delete_tags(struct aws_client *c, const char *group, char *const *keys,
+                    struct aws_error *err)
+{
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r;
+
+	if (strv_length(keys) == 0)
+		return 0;
+	r = asg_query_delete_tags(&q, group, keys);
+	return r < 0 ? r : send_query(c, &q, err);
+}
+
+/* One call per batch of at most ASG_MAX_INSTANCE_IDS ids. */
+static int instance_batches(struct aws_client *c, const char *action, const char *group,
+                            char *const *ids, int decrement, int protect, struct aws_error *err)
+{
+	size_t n = strv_length(ids);
+	int r;
+
+	for (size_t start = 0; start < n; start += ASG_MAX_INSTANCE_IDS) {
+		struct query q;
+		_cleanup_query_ struct query *qp = &q;
+
+		r = query_init(&q, AWS_SVC_AUTOSCALING, action);
+		if (r < 0)
+			return r;
+		query_add(&q, "AutoScalingGroupName", group);
+		for (size_t i = start; i < n && i < start + ASG_MAX_INSTANCE_IDS; i++)
+			query_addf(&q, ids[i], "InstanceIds.member.%zu", i - start + 1);
+		if (decrement >= 0)
+			query_add_bool(&q, "ShouldDecrementDesiredCapacity", decrement);
+		if (protect >= 0)
+			query_add_bool(&q, "ProtectedFromScaleIn", protect);
+		r = send_query(c, &q, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int asg_enter_standby(struct aws_client *c, const char *group, char *const *ids, bool decrement,
+                      struct aws_error *err)
+{
+	return instance_batches(c, "EnterStandby", group, ids, decrement, -1, err);
+}
+
+int asg_exit_standby(struct aws_client *c, const char *group, char *const *ids,
+                     struct aws_error *err)
+{
+	return instance_batches(c, "ExitStandby", group, ids, -1, -1, err);
+}
+
+int asg_set_instance_protection(struct aws_client *c, const char *group, char *const *ids,
+                                bool protect, struct aws_error *err)
+{
+	return instance_batches(c, "SetInstanceProtection", group, ids, -1, protect, err);
+}
+
+static int processes(struct aws_client *c, const char *action, const char *group,
+                     char *const *procs, struct aws_error *err)
+{
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = query_init(&q, AWS_SVC_AUTOSCALING, action);
+
+	if (r < 0)
+		return r;
+	query_add(&q, "AutoScalingGroupName", group);
+	query_add_list(&q, "ScalingProcesses", procs);
+	return send_query(c, &q, err);
+}
+
+int asg_suspend_processes(struct aws_client *c, const char *group, char *const *procs,
+                          struct aws_error *err)
+{
+	return processes(c, "SuspendProcesses", group, procs, err);
+}
+
+int asg_resume_processes(struct aws_client *c, const char *group, char *const *procs,
+                         struct aws_error *err)
+{
+	return processes(c, "ResumeProcesses", group, procs, err);
+}
+
+int asg_query_terminate_instance(struct query *q, const char *id, bool decrement)
+{
+	int r = query_init(q, AWS_SVC_AUTOSCALING, "TerminateInstanceInAutoScalingGroup");
+
+	if (r < 0)
+		return r;
+	query_add(q, "InstanceId", id);
+	query_add_bool(q, "ShouldDecrementDesiredCapacity", decrement);
+	return q->error;
+}
+
+int asg_terminate_instance(struct aws_client *c, const char *id, bool decrement,
+                           struct aws_error *err)
+{
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = asg_query_terminate_instance(&q, id, decrement);
+
+	return r < 0 ? r : send_query(c, &q, err);
+}
+
+static int describe_of_group(struct aws_client *c, const char *action, const char *list,
+                             const char *group, struct query_items *ret, struct aws_error *err)
+{
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = query_init(&q, AWS_SVC_AUTOSCALING, action);
+
+	if (r < 0)
+		return r;
+	query_add(&q, "AutoScalingGroupName", group);
+	return aws_query_items(c, &q, "NextToken", "NextToken", list, ret, err);
+}
+
+int asg_describe_policies(struct aws_client *c, const char *group, struct query_items *ret,
+                          struct aws_error *err)
+{
+	return describe_of_group(c, "DescribePolicies", "ScalingPolicies", group, ret, err);
+}
+
+int asg_describe_scheduled_actions(struct aws_client *c, const char *group, struct query_items *ret,
+                                   struct aws_error *err)
+{
+	return describe_of_group(c, "DescribeScheduledActions", "ScheduledUpdateGroupActions",
+	                         group, ret, err);
+}
+
+/* Output-only fields of DescribePolicies and DescribeScheduledActions members, and the
+ * group name (set explicitly). MinAdjustmentStep is the deprecated twin of
+ * MinAdjustmentMagnitude; Time the deprecated twin of StartTime. */
+static const char *const policy_skip[] = { "AutoScalingGroupName", "PolicyARN",   "Alarms",
+	                                   "MinAdjustmentStep",    "CreatedTime", NULL };
+static const char *const action_skip[] = { "AutoScalingGroupName", "ScheduledActionARN", "Time",
+	                                   NULL };
+
+int asg_put_policy_from_xml(struct aws_client *c, const char *group, const xmlNode *policy,
+                            char **ret_arn, struct aws_error *err)
+{
+	_cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = query_init(&q, AWS_SVC_AUTOSCALING, "PutScalingPolicy");
+
+	if (r < 0)
+		return r;
+	query_add(&q, "AutoScalingGroupName", group);
+	r = query_add_from_xml(&q, NULL, policy, policy_skip, NULL, NULL);
+	if (r < 0)
+		return r;
+	r = aws_query(c, &q, &doc, err);
+	if (r < 0)
+		return r;
+	if (ret_arn) {
+		char *arn = xml_text(xml_find(xmlDocGetRootElement(doc), "PolicyARN"));
+
+		if (!arn)
+			return aws_error_set(err, -EBADMSG, NULL,
+			                     "PutScalingPolicy: no PolicyARN in the answer");
+		*ret_arn = arn;
+	}
+	return 0;
+}
+
+int asg_put_scheduled_action_from_xml(struct aws_client *c, const char *group,
+                                      const xmlNode *action, query_rewrite_fn rewrite,
+                                      void *userdata, struct aws_error *err)
+{
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = query_init(&q, AWS_SVC_AUTOSCALING, "PutScheduledUpdateGroupAction");
+
+	if (r < 0)
+		return r;
+	query_add(&q, "AutoScalingGroupName", group);
+	r = query_add_from_xml(&q, NULL, action, action_skip, rewrite, userdata);
+	if (r < 0)
+		return r;
+	return send_query(c, &q, err);
+}
+
+int asg_delete_policy(struct aws_client *c, const char *group, const char *policy,
+                      struct aws_error *err)
+{
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = query_init(&q, AWS_SVC_AUTOSCALING, "DeletePolicy");
+
+	if (r < 0)
+		return r;
+	query_add(&q, "AutoScalingGroupName", group);
+	query_add(&q, "PolicyName", policy);
+	return send_query(c, &q, err);
+}
+
+int asg_delete_scheduled_action(struct aws_client *c, const char *group, const char *action,
+                                struct aws_error *err)
+{
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = query_init(&q, AWS_SVC_AUTOSCALING, "DeleteScheduledAction");
+
+	if (r < 0)
+		return r;
+	query_add(&q, "AutoScalingGroupName", group);
+	query_add(&q, "ScheduledActionName", action);
+	return send_query(c, &q, err);
+}

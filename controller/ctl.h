@@ -1,0 +1,181 @@
+/* The controller's shared types: options, the observed service, plans and their steps. */
+#ifndef ASGSWAP_CTL_H
+#define ASGSWAP_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "autoscaling.h"
+#include "aws.h"
+#include "elb.h"
+
+/* Exit codes (DESIGN.md). */
+enum {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_UNDONE = 1,
+	CTL_EXIT_USAGE = 2,
+	CTL_EXIT_STATE = 3,
+	CTL_EXIT_AWS = 4,
+	CTL_EXIT_STOPPED = 5,
+};
+
+#define TAG_IMAGE         "docker:image:name"
+#define TAG_VERSION       "docker:image:version"
+#define TAG_SAVED         "asgswap:saved"
+#define TAG_RELEASE       "asgswap:release"
+#define TAG_LOCK          "asgswap:lock"
+#define TAG_ROLLED_BACK   "asgswap:rolled-back"
+#define TAG_SUSPENDED     "asgswap:suspended"
+#define TAG_STANDBY_SINCE "asgswap:standby-since"
+
+struct ctl_options {
+	const char *region, *profile, *endpoint_url;
+	bool json, dry_run, verbose, quiet, color;
+	const char *prefix;
+	double timeout_s; /* < 0: the command's default */
+	double poll_s;
+	bool finalize_first, force;
+	char **args; /* positional arguments after the command (strv) */
+};
+
+/* Calls collected to run side by side (the groups of a set), see ctl_batch_begin(). */
+struct ctl_batch {
+	struct query **qs;
+	char **what; /* for the error message */
+	size_t n;
+};
+
+struct ctl_context {
+	struct ctl_options *o;
+	struct ctl_batch *batch; /* while non-NULL, ctl_tag/ctl_untag/ctl_update queue */
+	struct aws_client *aws;
+	const char *command;
+	char *lock_nonce;   /* set once we hold the lock */
+	time_t lock_expiry; /* in AWS's clock */
+	time_t clock_skew;  /* AWS's clock (Date headers) minus ours */
+};
+
+enum ctl_state {
+	CTL_IDLE,
+	CTL_LAUNCHING,
+	CTL_LIVE,
+	CTL_STANDBY,
+	CTL_MOVING,
+	CTL_MIXED,
+};
+const char *ctl_state_name(enum ctl_state s);
+
+enum { SET_BLUE, SET_GREEN, _SET_MAX };
+const char *ctl_set_name(int set);
+
+struct ctl_instance {
+	const struct asg_instance *asg;
+	char *health; /* healthy, unhealthy, initial, draining, unregistered, unknown, n/a */
+	bool serving; /* InService, ASG-healthy, healthy in every load balancer */
+};
+
+struct ctl_group {
+	struct asg_group *asg;
+	char *base; /* name without "-blue"/"-green" */
+	int set;
+	bool launch_hook;
+	struct ctl_instance *instances; /* parallel to asg->instances */
+	char **tg_names;                /* display names of asg->target_groups */
+	unsigned serving;               /* instances serving */
+};
+
+struct ctl_set {
+	enum ctl_state state;
+	const char *version; /* the version tag of its groups, NULL when they differ or none */
+	struct ctl_group **groups;
+	size_t n;
+};
+
+struct ctl_release {
+	int from, to;
+	char *version;
+	char *phase;
+};
+
+struct ctl_service {
+	char *image;
+	const char *prefix;
+	struct asg_groups asg;
+	struct ctl_group *groups;
+	size_t n;
+	struct ctl_set sets[_SET_MAX];
+	struct asg_group *canonical; /* first blue group by name */
+	bool have_release;
+	struct ctl_release release;
+};
+
+/* ctl_service.c */
+int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct ctl_service *ret);
+void ctl_service_done(struct ctl_service *s);
+struct ctl_group *ctl_pair(struct ctl_service *s, const struct ctl_group *g);
+struct ctl_group *ctl_group_by_name(struct ctl_service *s, const char *name);
+bool ctl_group_has_health_signal(const struct ctl_group *g);
+int ctl_parse_saved(const char *s, unsigned *min, unsigned *max, unsigned *desired);
+int ctl_aws_failed(int r, struct aws_error *err, const char *what, ...) _printf_(3, 4);
+bool ctl_version_valid(const char *v);
+/* The exit code for a failure already logged: -EINTR/-ETIMEDOUT 5, -EBUSY/-ESTALE/-ENOENT
+ * (wrong state) 3, -EINVAL 2, anything else (AWS) 4. */
+int ctl_exit_code(int r);
+
+/* ctl_lock.c */
+int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s);
+int ctl_lock_check(struct ctl_context *ctx, struct ctl_service *s);
+void ctl_lock_release(struct ctl_context *ctx, struct ctl_service *s);
+time_t ctl_lock_ttl(void);
+
+/* ctl_run.c: steps, waits, interruption */
+extern volatile int ctl_interrupted;
+extern unsigned ctl_throttled; /* throttled AWS attempts so far (the poll backs off) */
+void ctl_signals_setup(void);
+bool ctl_stop_requested(void);
+int ctl_step(struct ctl_context *ctx, const char *fmt, ...) _printf_(2, 3);
+enum ctl_wait_for {
+	WAIT_LIVE,
+	WAIT_STANDBY,
+	WAIT_GONE,
+};
+/* Re-observes the service until set reaches what; 0, -ETIMEDOUT, -EINTR, or an error.
+ * resync: keep each group of `set` pinned at its pair's desired (deploy step 3). */
+int ctl_wait(struct ctl_context *ctx, struct ctl_service *s, int set, enum ctl_wait_for what,
+             double timeout_s, bool resync);
+double ctl_now(void);
+
+/* ctl_move.c: policies, scheduled actions and alarms from one group to its pair. */
+int ctl_move_scaling(struct ctl_context *ctx, const struct ctl_group *from,
+                     const struct ctl_group *to);
+
+/* ctl_records.c */
+int ctl_tag(struct ctl_context *ctx, const struct ctl_group *g, const char *key, const char *value,
+            bool propagate);
+int ctl_untag(struct ctl_context *ctx, const struct ctl_group *g, const char *key);
+int ctl_update(struct ctl_context *ctx, const struct ctl_group *g, long min, long max,
+               long desired);
+int ctl_terminate(struct ctl_context *ctx, const struct ctl_group *g, const char *id);
+/* Between begin and end, ctl_tag, ctl_untag and ctl_update queue their call; end sends
+ * them side by side and returns the first failure (each failure logged). */
+void ctl_batch_begin(struct ctl_context *ctx);
+int ctl_batch_end(struct ctl_context *ctx);
+int ctl_set_release(struct ctl_context *ctx, struct ctl_service *s, int from, int to,
+                    const char *version, const char *phase);
+int ctl_clear_release(struct ctl_context *ctx, struct ctl_service *s);
+
+int ctl_clear_protection(struct ctl_context *ctx, const struct ctl_group *g);
+
+/* Commands. */
+int ctl_status(struct ctl_context *ctx);
+int ctl_deploy(struct ctl_context *ctx);
+int ctl_rollback(struct ctl_context *ctx);
+int ctl_finalize(struct ctl_context *ctx);
+int ctl_unlock(struct ctl_context *ctx);
+/* The finalize steps on an observed service (deploy --finalize-first uses them). */
+int ctl_finalize_set(struct ctl_context *ctx, struct ctl_service *s, int set);
+/* Undo a launching release: the set back to 0, records cleared (deploy timeout, rollback). */
+int ctl_abort_launch(struct ctl_context *ctx, struct ctl_service *s, int from, int to);
+
+#endif

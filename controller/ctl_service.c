@@ -1,0 +1,522 @@
+/* Observing a service: its groups by tag, their sets, instance health, and set states. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "elb.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "strutil.h"
+#include "banned.h"
+
+static const char *const state_names[] = {
+	[CTL_IDLE] = "idle",       [CTL_LAUNCHING] = "launching", [CTL_LIVE] = "live",
+	[CTL_STANDBY] = "standby", [CTL_MOVING] = "moving",       [CTL_MIXED] = "mixed",
+};
+
+const char *ctl_state_name(enum ctl_state s)
+{
+	return state_names[s];
+}
+
+const char *ctl_set_name(int set)
+{
+	return set == SET_BLUE ? "blue" : "green";
+}
+
+bool ctl_version_valid(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = v[i];
+		bool word = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		            (ch >= '0' && ch <= '9') || ch == '_';
+
+		if (!word && (i == 0 || (ch != '.' && ch != '-')))
+			return false;
+	}
+	return true;
+}
+
+int ctl_aws_failed(int r, struct aws_error *err, const char *fmt, ...)
+{
+	_cleanup_free_ char *what = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) < 0)
+		what = NULL;
+	va_end(ap);
+	if (err && err->code)
+		log_error("%s: %s: %s (HTTP %ld, %u attempts, request id %s)", what ? what : "",
+		          err->code, err->message ? err->message : "", err->http_status,
+		          err->attempts, err->request_id ? err->request_id : "-");
+	else
+		log_error("%s: %s", what ? what : "",
+		          err && err->message ? err->message : strerror(-r));
+	aws_error_clear(err);
+	return r < 0 ? r : -EIO;
+}
+
+int ctl_parse_saved(const char *s, unsigned *min, unsigned *max, unsigned *desired)
+{
+	_cleanup_free_ char *copy = strdup(s);
+	char *a, *b, *c2;
+
+	if (!copy)
+		return -ENOMEM;
+	a = copy;
+	b = strchr(a, ',');
+	if (!b)
+		return -EINVAL;
+	*b++ = '\0';
+	c2 = strchr(b, ',');
+	if (!c2)
+		return -EINVAL;
+	*c2++ = '\0';
+	if (safe_atou(a, min) < 0 || safe_atou(b, max) < 0 || safe_atou(c2, desired) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int set_of_name(const char *s)
+{
+	if (streq(s, "blue"))
+		return SET_BLUE;
+	if (streq(s, "green"))
+		return SET_GREEN;
+	return -1;
+}
+
+/* "blue>green:VERSION:PHASE" */
+static int parse_release(const char *s, struct ctl_release *ret)
+{
+	_cleanup_free_ char *copy = strdup(s);
+	char *gt, *c1, *c2;
+	int from, to;
+
+	if (!copy)
+		return -ENOMEM;
+	gt = strchr(copy, '>');
+	c1 = gt ? strchr(gt, ':') : NULL;
+	c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (!c2)
+		return -EINVAL;
+	*gt = *c1 = *c2 = '\0';
+	from = set_of_name(copy);
+	to = set_of_name(gt + 1);
+	if (from < 0 || to < 0 || from == to || !ctl_version_valid(c1 + 1))
+		return -EINVAL;
+	ret->from = from;
+	ret->to = to;
+	ret->version = strdup(c1 + 1);
+	ret->phase = strdup(c2 + 1);
+	if (!ret->version || !ret->phase)
+		return -ENOMEM;
+	return 0;
+}
+
+void ctl_service_done(struct ctl_service *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		struct ctl_group *g = &s->groups[i];
+
+		for (size_t k = 0; g->instances && k < g->asg->n_instances; k++)
+			free(g->instances[k].health);
+		free(g->instances);
+		free(g->base);
+		strv_free(g->tg_names);
+	}
+	free(s->groups);
+	for (int k = 0; k < _SET_MAX; k++)
+		free(s->sets[k].groups);
+	free(s->release.version);
+	free(s->release.phase);
+	free(s->image);
+	asg_groups_done(&s->asg);
+	*s = (struct ctl_service){ 0 };
+}
+
+struct ctl_group *ctl_group_by_name(struct ctl_service *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (streq(s->groups[i].asg->name, name))
+			return &s->groups[i];
+	return NULL;
+}
+
+struct ctl_group *ctl_pair(struct ctl_service *s, const struct ctl_group *g)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->groups[i].set != g->set && streq(s->groups[i].base, g->base))
+			return &s->groups[i];
+	return NULL;
+}
+
+bool ctl_group_has_health_signal(const struct ctl_group *g)
+{
+	return g->asg->load_balancers || g->asg->target_groups || g->launch_hook;
+}
+
+static bool startswith_any(const char *s, const char *a, const char *b)
+{
+	return startswith(s, a) || (b && startswith(s, b));
+}
+
+static const char *lb_word(const char *state, bool classic)
+{
+	if (!state)
+		return "unregistered";
+	if (classic)
+		return streq(state, "InService")      ? "healthy"
+		       : streq(state, "OutOfService") ? "unhealthy"
+		                                      : "unknown";
+	return state;
+}
+
+/* Health of every instance of g: from each of its load balancers (lbs: classic ELBs then
+ * target groups, as in the group), else Auto Scaling. */
+static int group_health(struct ctl_group *g, bool ask_lbs, struct lb_targets *lbs)
+{
+	struct asg_group *a = g->asg;
+	size_t n_clb = strv_length(a->load_balancers), n_tg = strv_length(a->target_groups);
+	int r = 0;
+
+	if (a->n_instances) {
+		g->instances = calloc(a->n_instances, sizeof(*g->instances));
+		if (!g->instances)
+			return -ENOMEM;
+	}
+	g->serving = 0;
+	for (size_t k = 0; r >= 0 && k < a->n_instances; k++) {
+		struct ctl_instance *in = &g->instances[k];
+		const char *h = "healthy";
+		bool in_service = streq(a->instances[k].lifecycle, "InService");
+
+		in->asg = &a->instances[k];
+		if (!streq(a->instances[k].health, "Healthy"))
+			h = "unhealthy";
+		else if (n_clb + n_tg == 0)
+			h = g->launch_hook ? "healthy" : "n/a";
+		else if (!ask_lbs)
+			h = "unknown";
+		else
+			for (size_t i = 0; i < n_clb + n_tg; i++) {
+				const char *w =
+				        lb_word(lb_targets_state(&lbs[i], in->asg->id), i < n_clb);
+
+				if (!streq(w, "healthy")) {
+					h = w;
+					break;
+				}
+			}
+		in->health = strdup(h);
+		if (!in->health)
+			r = -ENOMEM;
+		/* Without a load balancer, InService is the signal: the launch hook holds an
+		 * instance in Pending:Wait until the agent has it running. */
+		in->serving = in_service &&
+		              (streq(h, "healthy") || streq(h, "n/a") || streq(h, "unknown"));
+		if (in->serving)
+			g->serving++;
+	}
+	return r;
+}
+
+/* The health of every load balancer of every group, all asked side by side; then each
+ * group's instances. */
+static int all_health(struct ctl_context *ctx, struct ctl_service *s, bool ask)
+{
+	_cleanup_free_ struct query **qs = NULL;
+	_cleanup_free_ struct query *q = NULL;
+	_cleanup_free_ xmlDoc **docs = NULL;
+	_cleanup_free_ struct aws_error *errs = NULL;
+	_cleanup_free_ int *results = NULL;
+	_cleanup_free_ struct lb_targets *lbs = NULL;
+	size_t n = 0, k = 0;
+	int r = 0;
+
+	for (size_t i = 0; ask && i < s->n; i++)
+		n += strv_length(s->groups[i].asg->load_balancers) +
+		     strv_length(s->groups[i].asg->target_groups);
+	qs = calloc(n + 1, sizeof(*qs));
+	q = calloc(n + 1, sizeof(*q));
+	docs = calloc(n + 1, sizeof(*docs));
+	errs = calloc(n + 1, sizeof(*errs));
+	results = calloc(n + 1, sizeof(*results));
+	lbs = calloc(n + 1, sizeof(*lbs));
+	if (!qs || !q || !docs || !errs || !results || !lbs)
+		return -ENOMEM;
+	for (size_t i = 0; ask && i < s->n && r == 0; i++) {
+		STRV_FOREACH(l, s->groups[i].asg->load_balancers)
+			if (r == 0) {
+				qs[k] = &q[k];
+				r = elb_query_instance_health(&q[k++], *l);
+			}
+		STRV_FOREACH(t, s->groups[i].asg->target_groups)
+			if (r == 0) {
+				qs[k] = &q[k];
+				r = elbv2_query_target_health(&q[k++], *t);
+			}
+	}
+	if (r == 0 && n)
+		r = aws_query_many(ctx->aws, qs, n, docs, errs, results);
+	k = 0;
+	for (size_t i = 0; r == 0 && ask && i < s->n; i++) {
+		struct asg_group *a = s->groups[i].asg;
+		size_t n_clb = strv_length(a->load_balancers), n_tg = strv_length(a->target_groups);
+
+		for (size_t j = 0; j < n_clb + n_tg && r == 0; j++, k++) {
+			if (results[k] < 0)
+				r = ctl_aws_failed(results[k], &errs[k], "%s '%s'", q[k].action,
+				                   j < n_clb ? a->load_balancers[j]
+				                             : a->target_groups[j - n_clb]);
+			else
+				r = (j < n_clb ? elb_instance_health_parse
+				               : elbv2_target_health_parse)(docs[k], &lbs[k]);
+		}
+	}
+	k = 0;
+	for (size_t i = 0; r == 0 && i < s->n; i++) {
+		struct asg_group *a = s->groups[i].asg;
+
+		r = group_health(&s->groups[i], ask, &lbs[k]);
+		if (ask)
+			k += strv_length(a->load_balancers) + strv_length(a->target_groups);
+	}
+	for (size_t i = 0; i < n; i++) {
+		lb_targets_done(&lbs[i]);
+		if (docs[i])
+			xmlFreeDoc(docs[i]);
+		aws_error_clear(&errs[i]);
+		query_done(&q[i]);
+	}
+	return r;
+}
+
+static enum ctl_state set_state(const struct ctl_set *set)
+{
+	bool all_zero = true, all_pos = true, all_live = true, any = false, all_standby = true;
+	bool transitional = false, odd = false;
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct ctl_group *g = set->groups[i];
+		const struct asg_group *a = g->asg;
+
+		if (a->desired)
+			all_zero = false;
+		else
+			all_pos = false;
+		if (g->serving < a->desired || !a->desired)
+			all_live = false;
+		for (size_t k = 0; k < a->n_instances; k++) {
+			const char *l = a->instances[k].lifecycle;
+
+			if (streq(l, "Terminated"))
+				continue;
+			any = true;
+			if (!streq(l, "Standby"))
+				all_standby = false;
+			if (startswith_any(l, "Pending", NULL) || streq(l, "EnteringStandby") ||
+			    startswith_any(l, "Terminating", "Detaching"))
+				transitional = true;
+			else if (!streq(l, "InService") && !streq(l, "Standby"))
+				odd = true;
+		}
+	}
+	if (set->n == 0)
+		return CTL_IDLE;
+	if (all_zero && !any)
+		return CTL_IDLE;
+	if (all_pos && all_live)
+		return CTL_LIVE;
+	if (all_zero && any && all_standby)
+		return CTL_STANDBY;
+	if (!all_zero && !odd) {
+		bool standbyish = false;
+
+		for (size_t i = 0; i < set->n; i++)
+			for (size_t k = 0; k < set->groups[i]->asg->n_instances; k++) {
+				const char *l = set->groups[i]->asg->instances[k].lifecycle;
+
+				if (streq(l, "Standby") || streq(l, "EnteringStandby") ||
+				    startswith_any(l, "Terminating", "Detaching"))
+					standbyish = true;
+			}
+		if (!standbyish && all_pos)
+			return CTL_LAUNCHING;
+	}
+	if (transitional)
+		return CTL_MOVING;
+	return CTL_MIXED;
+}
+
+/* Display names of the target groups of every group (one DescribeTargetGroups). */
+static int target_group_names(struct ctl_context *ctx, struct ctl_service *s)
+{
+	_cleanup_(elbv2_target_groups_done) struct elbv2_target_groups tgs = { 0 };
+	_cleanup_strv_free_ char **arns = NULL;
+	struct aws_error err = { 0 };
+	int r;
+
+	for (size_t i = 0; i < s->n; i++)
+		STRV_FOREACH(a, s->groups[i].asg->target_groups)
+			if (strv_extend(&arns, *a) < 0)
+				return -ENOMEM;
+	if (!arns)
+		return 0;
+	r = elbv2_describe_target_groups(ctx->aws, arns, &tgs, &err);
+	if (r < 0)
+		return ctl_aws_failed(r, &err, "DescribeTargetGroups");
+	for (size_t i = 0; i < s->n; i++)
+		STRV_FOREACH(a, s->groups[i].asg->target_groups) {
+			const char *name = *a;
+
+			for (size_t k = 0; k < tgs.n; k++)
+				if (streq(tgs.v[k].arn, *a))
+					name = tgs.v[k].name;
+			if (strv_extend(&s->groups[i].tg_names, name) < 0)
+				return -ENOMEM;
+		}
+	return 0;
+}
+
+int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct ctl_service *ret)
+{
+	_cleanup_(ctl_service_done) struct ctl_service s = { 0 };
+	struct aws_error err = { 0 };
+	const char *prefix = ctx->o->prefix;
+	int r;
+
+	s.image = strdup(image);
+	if (!s.image)
+		return -ENOMEM;
+	s.prefix = prefix;
+	r = asg_describe_groups_by_tag(ctx->aws, TAG_IMAGE, image, &s.asg, &err);
+	if (r < 0)
+		return ctl_aws_failed(r, &err, "DescribeAutoScalingGroups");
+	s.groups = calloc(s.asg.n ? s.asg.n : 1, sizeof(*s.groups));
+	if (!s.groups)
+		return -ENOMEM;
+	for (size_t i = 0; i < s.asg.n; i++) {
+		struct asg_group *a = &s.asg.v[i];
+		const char *dash = strrchr(a->name, '-');
+		struct ctl_group *g;
+		int set;
+
+		if (!startswith(a->name, prefix))
+			continue;
+		set = dash ? set_of_name(dash + 1) : -1;
+		if (set < 0) {
+			log_error("group '%s' of image '%s' has no colour suffix (-blue or -green)",
+			          a->name, image);
+			return -ESTALE;
+		}
+		g = &s.groups[s.n++];
+		g->asg = a;
+		g->set = set;
+		g->base = strndup(a->name, (size_t)(dash - a->name));
+		if (!g->base)
+			return -ENOMEM;
+	}
+	if (s.n == 0) {
+		log_error("no Auto Scaling group carries %s=%s%s%s%s", TAG_IMAGE, image,
+		          *prefix ? " with a name starting with '" : "", prefix,
+		          *prefix ? "'" : "");
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < s.n; i++) {
+		struct ctl_group *g = &s.groups[i];
+		struct ctl_set *set = &s.sets[g->set];
+		struct ctl_group **v;
+
+		if (!ctl_pair(&s, g)) {
+			log_error("group '%s' has no %s pair '%s-%s'", g->asg->name,
+			          ctl_set_name(!g->set), g->base, ctl_set_name(!g->set));
+			return -ESTALE;
+		}
+		v = realloc(set->groups, (set->n + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		set->groups = v;
+		v[set->n++] = g;
+		if (g->set == SET_BLUE && !s.canonical)
+			s.canonical = g->asg;
+		if (health && !g->asg->load_balancers && !g->asg->target_groups) {
+			_cleanup_(
+			        asg_lifecycle_hooks_done) struct asg_lifecycle_hooks hooks = { 0 };
+
+			r = asg_describe_lifecycle_hooks(ctx->aws, g->asg->name, &hooks, &err);
+			if (r < 0)
+				return ctl_aws_failed(r, &err, "DescribeLifecycleHooks '%s'",
+				                      g->asg->name);
+			for (size_t k = 0; k < hooks.n; k++)
+				if (streq(hooks.hooks[k].transition, ASG_TRANSITION_LAUNCHING))
+					g->launch_hook = true;
+		}
+	}
+	r = all_health(ctx, &s, health);
+	if (r < 0)
+		return r;
+	if (health) {
+		r = target_group_names(ctx, &s);
+		if (r < 0)
+			return r;
+	}
+	for (int k = 0; k < _SET_MAX; k++) {
+		struct ctl_set *set = &s.sets[k];
+
+		set->state = set_state(set);
+		for (size_t i = 0; i < set->n; i++) {
+			const char *v = asg_group_tag(set->groups[i]->asg, TAG_VERSION);
+
+			if (i == 0)
+				set->version = v;
+			else if (!streq_ptr(set->version, v))
+				set->version = NULL;
+		}
+	}
+	if (s.canonical) {
+		const char *rel = asg_group_tag(s.canonical, TAG_RELEASE);
+
+		if (rel && *rel) {
+			if (parse_release(rel, &s.release) < 0)
+				log_warning("ignoring malformed %s tag '%s' on '%s'", TAG_RELEASE,
+				            rel, s.canonical->name);
+			else
+				s.have_release = true;
+		}
+	}
+	*ret = s;
+	s = (struct ctl_service){ 0 };
+	/* The sets point into groups, which moved with the struct: nothing to fix up, the
+	 * arrays themselves did not move. */
+	return 0;
+}
+
+int ctl_exit_code(int r)
+{
+	switch (r) {
+	case 0:
+		return CTL_EXIT_OK;
+	case -EINTR:
+	case -ETIMEDOUT:
+		return CTL_EXIT_STOPPED;
+	case -EBUSY:
+	case -ESTALE:
+	case -ENOENT:
+		return CTL_EXIT_STATE;
+	case -EINVAL:
+		return CTL_EXIT_USAGE;
+	default:
+		return CTL_EXIT_AWS;
+	}
+}

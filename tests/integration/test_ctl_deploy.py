@@ -1,0 +1,335 @@
+"""asgswap deploy against the patched moto: the steps of DESIGN.md, the refusals, the undo
+on timeout, scaling policies, scheduled actions and alarms moving, and faults on the way.
+Everything is set up and checked with boto3."""
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
+
+import bed
+from faultproxy import FaultProxy
+from test_ctl_support import IMAGE, CtlCase
+
+FAST = ("--poll", "0.05")
+
+
+class DeployTest(CtlCase):
+    def scaling_setup(self, group="web-blue"):
+        """A simple, a step and a target-tracking policy, an alarm on the step policy with the
+        group dimension (and one with metric math), and scheduled actions."""
+        a = self.asg
+        a.put_scaling_policy(AutoScalingGroupName=group, PolicyName="simple",
+                             PolicyType="SimpleScaling", AdjustmentType="ChangeInCapacity",
+                             ScalingAdjustment=1, Cooldown=120)
+        step = a.put_scaling_policy(
+            AutoScalingGroupName=group, PolicyName="step", PolicyType="StepScaling",
+            AdjustmentType="ChangeInCapacity", MetricAggregationType="Average",
+            StepAdjustments=[{"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 20,
+                              "ScalingAdjustment": 1},
+                             {"MetricIntervalLowerBound": 20, "ScalingAdjustment": 2}])
+        a.put_scaling_policy(
+            AutoScalingGroupName=group, PolicyName="track", PolicyType="TargetTrackingScaling",
+            TargetTrackingConfiguration={"PredefinedMetricSpecification": {
+                "PredefinedMetricType": "ASGAverageCPUUtilization"}, "TargetValue": 50.0})
+        self.cw.put_metric_alarm(
+            AlarmName="cpu-high", MetricName="CPUUtilization", Namespace="AWS/EC2",
+            Statistic="Average", Period=60, EvaluationPeriods=2, Threshold=70,
+            ComparisonOperator="GreaterThanThreshold", AlarmActions=[step["PolicyARN"]],
+            OKActions=[step["PolicyARN"]],
+            Dimensions=[{"Name": "AutoScalingGroupName", "Value": group}])
+        self.cw.put_metric_alarm(
+            AlarmName="math", EvaluationPeriods=1, Threshold=1,
+            ComparisonOperator="GreaterThanThreshold", AlarmActions=[step["PolicyARN"]],
+            Metrics=[{"Id": "m1", "ReturnData": False, "MetricStat": {
+                "Metric": {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
+                           "Dimensions": [{"Name": "AutoScalingGroupName", "Value": group}]},
+                "Period": 60, "Stat": "Average"}},
+                {"Id": "e1", "Expression": "m1 / 10", "ReturnData": True}])
+        future = datetime.now(timezone.utc) + timedelta(days=2)
+        a.put_scheduled_update_group_action(AutoScalingGroupName=group,
+                                            ScheduledActionName="nightly",
+                                            Recurrence="0 2 * * *", MinSize=1, MaxSize=4)
+        a.put_scheduled_update_group_action(AutoScalingGroupName=group,
+                                            ScheduledActionName="launch-day", StartTime=future,
+                                            DesiredCapacity=3)
+        return step["PolicyARN"]
+
+    def test_deploy_one_pair(self):
+        self.pair("web", live=2, mn=1, mx=4)
+        old_arn = self.scaling_setup()
+        blue_ids = {i["InstanceId"] for i in self.describe("web-blue")["Instances"]}
+        with FaultProxy(self.moto.url) as proxy:
+            p = self.ok("deploy", IMAGE, "2.0", *FAST, env=self.env(AWS_ENDPOINT_URL=proxy.url))
+            log = [e["action"] for e in proxy.log()]
+        # The new set is live, sized from the saved record; the old one is in Standby.
+        self.assertEqual(self.sizes("web-green"), (1, 4, 2))
+        self.assertEqual(self.states("web-green"), ["InService", "InService"])
+        self.assertEqual(self.sizes("web-blue"), (0, 4, 0))
+        self.assertEqual(self.states("web-blue"), ["Standby", "Standby"])
+        self.assertEqual({i["InstanceId"] for i in self.describe("web-blue")["Instances"]},
+                         blue_ids)
+        blue, green = self.tags("web-blue"), self.tags("web-green")
+        self.assertEqual(green["docker:image:version"], "2.0")
+        self.assertEqual(blue["docker:image:version"], "1.0")
+        self.assertEqual(blue["asgswap:saved"], "1,4,2")
+        self.assertNotIn("asgswap:release", blue)
+        self.assertNotIn("asgswap:lock", blue)
+        self.assertIn("AZRebalance", [p["ProcessName"] for p in
+                                      self.describe("web-blue")["SuspendedProcesses"]])
+        # Policies, scheduled actions and alarms moved.
+        self.assertEqual(self.policies("web-green"), ["simple", "step", "track"])
+        self.assertEqual(self.policies("web-blue"), [])
+        new_arn = [p for p in self.asg.describe_policies(AutoScalingGroupName="web-green")[
+            "ScalingPolicies"] if p["PolicyName"] == "step"][0]
+        self.assertEqual(new_arn["StepAdjustments"][1]["ScalingAdjustment"], 2)
+        alarms = {a["AlarmName"]: a for a in self.cw.describe_alarms()["MetricAlarms"]}
+        self.assertEqual(alarms["cpu-high"]["AlarmActions"], [new_arn["PolicyARN"]])
+        self.assertEqual(alarms["cpu-high"]["OKActions"], [new_arn["PolicyARN"]])
+        self.assertNotEqual(new_arn["PolicyARN"], old_arn)
+        self.assertEqual(alarms["cpu-high"]["Dimensions"],
+                         [{"Name": "AutoScalingGroupName", "Value": "web-green"}])
+        self.assertEqual(alarms["cpu-high"]["EvaluationPeriods"], 2)
+        m1 = alarms["math"]["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"]
+        self.assertEqual(m1, [{"Name": "AutoScalingGroupName", "Value": "web-green"}])
+        sched = {s["ScheduledActionName"]: s for s in self.asg.describe_scheduled_actions(
+            AutoScalingGroupName="web-green")["ScheduledUpdateGroupActions"]}
+        self.assertEqual(set(sched), {"nightly", "launch-day"})
+        self.assertEqual(sched["nightly"]["Recurrence"], "0 2 * * *")
+        self.assertEqual(self.asg.describe_scheduled_actions(
+            AutoScalingGroupName="web-blue")["ScheduledUpdateGroupActions"], [])
+        # Order: nothing leaves the old set before the new one has its policies.
+        self.assertLess(log.index("PutScalingPolicy"), log.index("DeletePolicy"))
+        self.assertLess(max(i for i, a in enumerate(log) if a == "DeletePolicy"),
+                        log.index("EnterStandby"))
+        first_blue_update = [i for i, a in enumerate(log) if a == "UpdateAutoScalingGroup"][2]
+        self.assertLess(log.index("PutMetricAlarm"), first_blue_update)
+        self.assertIn("UpdateAutoScalingGroup web-green MinSize=2 MaxSize=2 DesiredCapacity=2",
+                      p.stdout)
+        st = self.status()
+        self.assertEqual((st["live"], st["sets"]["blue"]["state"]), ("green", "standby"))
+        self.assertIsNotNone(st["sets"]["blue"]["standby_since"])
+
+    def test_dry_run_changes_nothing(self):
+        self.pair("web", live=3, mn=2, mx=6)
+        self.scaling_setup()
+        before = (self.describe("web-blue"), self.describe("web-green"))
+        with FaultProxy(self.moto.url) as proxy:
+            p = self.ok("--dry-run", "deploy", IMAGE, "2.0",
+                        env=self.env(AWS_ENDPOINT_URL=proxy.url))
+            actions = set(proxy.calls())
+        self.assertTrue(all(a.startswith("Describe") for a in actions), actions)
+        self.assertEqual((self.describe("web-blue"), self.describe("web-green")), before)
+        lines = p.stdout.splitlines()
+        for want in ("CreateOrUpdateTags web-blue asgswap:saved=2,6,3",
+                     "CreateOrUpdateTags web-green docker:image:version=2.0 "
+                     "PropagateAtLaunch=true",
+                     "UpdateAutoScalingGroup web-green MinSize=3 MaxSize=3 DesiredCapacity=3",
+                     "wait live green (ALB web-tg)",
+                     "UpdateAutoScalingGroup web-green MinSize=2 MaxSize=6",
+                     "PutScalingPolicy web-green step StepScaling",
+                     "DeletePolicy web-blue step",
+                     "UpdateAutoScalingGroup web-blue MinSize=0",
+                     "EnterStandby web-blue ShouldDecrementDesiredCapacity=true (3 instances)",
+                     "wait standby blue"):
+            self.assertIn(want, lines)
+        self.assertLess(lines.index("wait live green (ALB web-tg)"),
+                        lines.index("PutScalingPolicy web-green step StepScaling"))
+
+    def test_same_version_is_a_no_op_unless_forced(self):
+        self.pair("web", live=1, version="1.0")
+        with FaultProxy(self.moto.url) as proxy:
+            p = self.ok("deploy", IMAGE, "1.0", env=self.env(AWS_ENDPOINT_URL=proxy.url))
+            self.assertTrue(all(a.startswith("Describe") for a in proxy.calls()))
+        self.assertIn("already runs 1.0", p.stderr)
+        self.ok("deploy", IMAGE, "1.0", "--force", *FAST)
+        self.assertEqual(self.status()["live"], "green")
+        self.assertEqual(self.tags("web-green")["docker:image:version"], "1.0")
+
+    def test_standby_set_refused_then_finalize_first(self):
+        self.pair("web", live=2)
+        self.ok("deploy", IMAGE, "2.0", *FAST)
+        standby_ids = [i["InstanceId"] for i in self.describe("web-blue")["Instances"]]
+        p = self.run_ctl("deploy", IMAGE, "3.0", *FAST)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertRegex(p.stderr, r"blue set .* holds Standby instances")
+        self.assertEqual(self.states("web-blue"), ["Standby", "Standby"])
+        self.ok("deploy", IMAGE, "3.0", "--finalize-first", *FAST)
+        st = self.status()
+        self.assertEqual((st["live"], st["sets"]["blue"]["version"]), ("blue", "3.0"))
+        self.assertEqual(self.states("web-green"), ["Standby", "Standby"])
+        now_ids = {i["InstanceId"] for i in self.describe("web-blue")["Instances"]}
+        self.assertFalse(now_ids & set(standby_ids))
+
+    def refused(self, pattern, *args):
+        before = (self.describe("web-blue"), self.describe("web-green"))
+        p = self.run_ctl("deploy", IMAGE, "2.0", *FAST, *args)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertRegex(p.stderr, pattern)
+        self.assertEqual((self.describe("web-blue"), self.describe("web-green")), before)
+
+    def test_refusals(self):
+        self.pair("web", live=1, lb="none")
+        self.refused(r"'web-green' has neither a load balancer nor a launch lifecycle hook")
+
+    def test_refuses_warm_pool(self):
+        self.pair("web", live=1)
+        self.asg.put_warm_pool(AutoScalingGroupName="web-green", MinSize=0)
+        self.refused(r"'web-green' has a warm pool")
+
+    def test_refuses_suspended_launch(self):
+        self.pair("web", live=1)
+        self.asg.suspend_processes(AutoScalingGroupName="web-green", ScalingProcesses=["Launch"])
+        self.refused(r"Launch process of 'web-green' is suspended")
+
+    def test_no_live_set(self):
+        self.pair("web", live=0)
+        self.refused(r"has no live set")
+
+    def test_timeout_undoes_the_release(self):
+        tgs, _ = self.pair("web", live=2)
+        self.scaling_setup()
+        self.moto.set_delays(healthy=None)  # new targets stay `initial`: never healthy
+        for i in self.describe("web-blue")["Instances"]:
+            self.moto.set_target_health(tgs[0], i["InstanceId"], "healthy")
+        self.assertEqual(self.status()["live"], "blue")
+        p = self.run_ctl("deploy", IMAGE, "2.0", "--timeout", "1", *FAST)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("did not become live within 1 s: undoing", p.stderr)
+        self.assertEqual(self.sizes("web-green")[0::2], (0, 0))
+        self.assertEqual(self.sizes("web-blue"), (1, 4, 2))
+        self.assertEqual(self.states("web-blue"), ["InService", "InService"])
+        self.assertEqual(self.policies("web-blue"), ["simple", "step", "track"])
+        self.assertEqual(self.policies("web-green"), [])
+        tags = self.tags("web-blue")
+        for k in ("asgswap:saved", "asgswap:release", "asgswap:lock"):
+            self.assertNotIn(k, tags)
+        self.assertEqual(self.status()["live"], "blue")
+
+    def test_scale_in_protection_and_min_size(self):
+        self.pair("web", live=3, mn=3, mx=5)
+        ids = [i["InstanceId"] for i in self.describe("web-blue")["Instances"]]
+        self.asg.set_instance_protection(AutoScalingGroupName="web-blue", InstanceIds=ids,
+                                         ProtectedFromScaleIn=True)
+        self.ok("deploy", IMAGE, "2.0", *FAST)
+        g = self.describe("web-blue")
+        self.assertEqual({(i["LifecycleState"], i["ProtectedFromScaleIn"]) for i in
+                          g["Instances"]}, {("Standby", False)})
+        self.assertEqual(self.sizes("web-green"), (3, 5, 3))
+
+    def test_many_instances_enter_standby_in_batches(self):
+        self.pair("web", live=25, mn=1, mx=30)
+        with FaultProxy(self.moto.url) as proxy:
+            self.ok("deploy", IMAGE, "2.0", *FAST, env=self.env(AWS_ENDPOINT_URL=proxy.url))
+            self.assertEqual(proxy.calls()["EnterStandby"], 2)
+        self.assertEqual(self.states("web-blue"), ["Standby"] * 25)
+
+    def test_throttling_and_server_errors_on_the_way(self):
+        self.pair("web", live=2)
+        with FaultProxy(self.moto.url) as proxy:
+            proxy.throttle(action="UpdateAutoScalingGroup", count=2)
+            proxy.add_rule(type="error", action="DescribeAutoScalingGroups", status=500,
+                           code="InternalFailure", message="oops", count=1)
+            proxy.add_rule(type="error", action="EnterStandby", status=500,
+                           code="ResourceContention", message="busy", count=1)
+            self.ok("deploy", IMAGE, "2.0", *FAST, env=self.env(AWS_ENDPOINT_URL=proxy.url))
+            fired = [r["fired"] for r in proxy.rules()]
+        self.assertEqual(fired, [2, 1, 1])
+        self.assertEqual(self.status()["live"], "green")
+
+    def test_aws_failure_is_exit_4_with_one_line(self):
+        self.pair("web", live=1)
+        with FaultProxy(self.moto.url) as proxy:
+            proxy.add_rule(type="error", action="CreateOrUpdateTags", status=400,
+                           code="AccessDenied", message="not allowed")
+            p = self.run_ctl("deploy", IMAGE, "2.0", *FAST,
+                             env=self.env(AWS_ENDPOINT_URL=proxy.url))
+        self.assertEqual(p.returncode, 4, p.stderr)
+        self.assertRegex(p.stderr.splitlines()[-1],
+                         r"^asgswap: error: CreateOrUpdateTags 'web-blue' .*AccessDenied: "
+                         r"not allowed \(HTTP 400")
+        self.assertNotIn("testbed-secret", p.stderr + p.stdout)
+
+
+class MixedServiceTest(CtlCase):
+    """Several group pairs: an ALB target group, a classic ELB, a launch hook only."""
+
+    def background(self, *args):
+        proc = subprocess.Popen([bed.binary("asgswap"), *args], env=self.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.addCleanup(proc.wait)
+        return proc
+
+    def test_three_pairs_with_a_hook_group_and_resync(self):
+        self.pair("api", live=1, lb="clb")
+        self.pair("web", live=2, lb="tg")
+        self.pair("worker", live=2, lb="none", hook=True)
+        proc = self.background("deploy", IMAGE, "2.0", *FAST)
+        # The hook group waits in Pending:Wait until the "agent" completes it; meanwhile
+        # the old worker set scales out, and the new one must follow.
+        bed.wait_until(lambda: self.states("worker-green") == ["Pending:Wait"] * 2,
+                       timeout=20, what="worker-green pinned at 2")
+        self.asg.update_auto_scaling_group(AutoScalingGroupName="worker-blue", DesiredCapacity=3)
+        self.complete_hooks("worker-blue")
+        bed.wait_until(lambda: self.sizes("worker-green") == (3, 3, 3), timeout=20,
+                       what="worker-green re-synced to 3")
+        bed.wait_until(lambda: len(self.states("worker-green")) == 3, timeout=20)
+        self.complete_hooks("worker-green")
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        st = self.status()
+        self.assertEqual(st["live"], "green")
+        self.assertEqual(st["sets"]["blue"]["state"], "standby")
+        self.assertEqual(self.states("worker-blue"), ["Standby"] * 3)
+        self.assertEqual(self.tags("worker-blue")["asgswap:saved"], "1,4,2")
+        self.assertEqual(self.sizes("api-green"), (1, 4, 1))
+        self.assertIn("wait live green (CLB api-clb, ALB web-tg, hook worker-green)",
+                      out.splitlines())
+
+
+class SideBySideTest(CtlCase):
+    """The calls for the groups of a set run side by side: with 400 ms added to each call
+    of an action, four groups cost about 400 ms, not 1600."""
+
+    def test_health_and_updates_of_a_set_run_concurrently(self):
+        for k in range(4):
+            self.pair(f"s{k}", live=1)
+        with FaultProxy(self.moto.url) as proxy:
+            env = self.env(AWS_ENDPOINT_URL=proxy.url)
+            proxy.latency(400, action="DescribeTargetHealth")
+            t0 = time.monotonic()
+            self.ok("status", IMAGE, env=env)
+            status_s = time.monotonic() - t0
+            self.assertEqual(proxy.calls()["DescribeTargetHealth"], 8)
+            proxy.clear()
+            proxy.latency(400, action=["UpdateAutoScalingGroup", "CreateOrUpdateTags"])
+            t0 = time.monotonic()
+            self.ok("--dry-run", "deploy", IMAGE, "2.0", env=env)
+            dry_s = time.monotonic() - t0
+            proxy.clear()
+            proxy.latency(400, action=["UpdateAutoScalingGroup", "CreateOrUpdateTags"])
+            t0 = time.monotonic()
+            self.ok("deploy", IMAGE, "2.0", *FAST, env=env)
+            deploy_s = time.monotonic() - t0 - dry_s
+            n = sum(proxy.calls().get(a, 0) for a in ("UpdateAutoScalingGroup",
+                                                       "CreateOrUpdateTags"))
+        self.assertLess(status_s, 1.4, "8 target groups asked one after another")
+        # 4 groups x (saved, version, pin, sizes, min 0, standby-since) + 2 release records
+        # + lock: one after another would be n x 0.4 s.
+        self.assertGreaterEqual(n, 24)
+        self.assertLess(deploy_s, n * 0.4 / 2, f"{n} calls of 400 ms took {deploy_s:.1f} s")
+        self.assertEqual(self.status()["live"], "green")
+
+
+class PollBackoffTest(CtlCase):
+    def test_poll_backs_off_on_throttling_and_recovers(self):
+        tgs, _ = self.pair("web", live=1)
+        self.moto.set_delays(healthy=1.0)  # a new target reads `initial` for a second
+        for i in self.describe("web-blue")["Instances"]:
+            self.moto.set_target_health(tgs[0], i["InstanceId"], "healthy")
+        with FaultProxy(self.moto.url) as proxy:
+            # The first call is the initial observation; the waits' calls come after.
+            proxy.throttle(action="DescribeAutoScalingGroups", skip=1, count=2)
+            p = self.ok("--verbose", "deploy", IMAGE, "2.0", *FAST,
+                        env=self.env(AWS_ENDPOINT_URL=proxy.url))
+        self.assertIn("throttled: polling every 0.1 s", p.stderr)
+        self.assertEqual(self.status()["live"], "green")
