@@ -490,30 +490,29 @@ int asg_put_scheduled_action_from_xml(struct aws_client *c, const char *group,
 	return send_query(c, &q, err);
 }
 
-int asg_delete_policy(struct aws_client *c, const char *group, const char *policy,
-                      struct aws_error *err)
+/* DeletePolicy and DeleteScheduledAction: a group and the name of what goes. */
+static int delete_named(struct aws_client *c, const char *action, const char *group,
+                        const char *key, const char *name, struct aws_error *err)
 {
 	struct query q = { 0 };
 	_cleanup_query_ struct query *qp = &q;
-	int r = query_init(&q, AWS_SVC_AUTOSCALING, "DeletePolicy");
+	int r = query_init(&q, AWS_SVC_AUTOSCALING, action);
 
 	if (r < 0)
 		return r;
 	query_add(&q, "AutoScalingGroupName", group);
-	query_add(&q, "PolicyName", policy);
+	query_add(&q, key, name);
 	return send_query(c, &q, err);
+}
+
+int asg_delete_policy(struct aws_client *c, const char *group, const char *policy,
+                      struct aws_error *err)
+{
+	return delete_named(c, "DeletePolicy", group, "PolicyName", policy, err);
 }
 
 int asg_delete_scheduled_action(struct aws_client *c, const char *group, const char *action,
                                 struct aws_error *err)
 {
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = query_init(&q, AWS_SVC_AUTOSCALING, "DeleteScheduledAction");
-
-	if (r < 0)
-		return r;
-	query_add(&q, "AutoScalingGroupName", group);
-	query_add(&q, "ScheduledActionName", action);
-	return send_query(c, &q, err);
+	return delete_named(c, "DeleteScheduledAction", group, "ScheduledActionName", action, err);
 }
