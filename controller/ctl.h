@@ -127,6 +127,8 @@ int ctl_exit_code(int r);
 int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s);
 int ctl_lock_check(struct ctl_context *ctx, struct ctl_service *s);
 void ctl_lock_release(struct ctl_context *ctx, struct ctl_service *s);
+/* The end of a command that could not finish `where`: the message, the lock, the exit code. */
+int ctl_stopped(struct ctl_context *ctx, struct ctl_service *s, int r, const char *where);
 time_t ctl_lock_ttl(void);
 
 /* ctl_run.c: steps, waits, interruption */

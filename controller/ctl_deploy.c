@@ -269,21 +269,6 @@ static int step_standby(struct ctl_context *ctx, struct ctl_service *s, int live
 	return r;
 }
 
-static int stopped(struct ctl_context *ctx, struct ctl_service *s, int r, const char *where)
-{
-	if (r == -EINTR)
-		log_error(
-		        "interrupted %s; 'asgswap status %s' shows where it stopped, and the same "
-		        "command continues from there",
-		        where, s->image);
-	else if (r == -ETIMEDOUT)
-		log_error("timed out %s; 'asgswap status %s' shows where it stopped", where,
-		          s->image);
-	if (r != -EBUSY)
-		ctl_lock_release(ctx, s);
-	return ctl_exit_code(r);
-}
-
 int ctl_deploy(struct ctl_context *ctx)
 {
 	_cleanup_(ctl_service_done) struct ctl_service s = { 0 };
@@ -360,13 +345,13 @@ int ctl_deploy(struct ctl_context *ctx)
 	if (!phase && s.sets[target].state == CTL_STANDBY) {
 		r = ctl_finalize_set(ctx, &s, target);
 		if (r < 0)
-			return stopped(ctx, &s, r, "finalizing the standby set first");
+			return ctl_stopped(ctx, &s, r, "finalizing the standby set first");
 	}
 
 	if (!phase || streq(phase, "launching")) {
 		r = step_launch(ctx, &s, live, target, version);
 		if (r < 0)
-			return stopped(ctx, &s, r, "launching the new set");
+			return ctl_stopped(ctx, &s, r, "launching the new set");
 		if (lb_description(&s.sets[target], &lbs) < 0)
 			return CTL_EXIT_AWS;
 		ctl_step(ctx, "wait live %s (%s)", ctl_set_name(target), lbs);
@@ -380,23 +365,23 @@ int ctl_deploy(struct ctl_context *ctx)
 			return r < 0 ? ctl_exit_code(r) : CTL_EXIT_UNDONE;
 		}
 		if (r < 0)
-			return stopped(ctx, &s, r, "waiting for the new set");
+			return ctl_stopped(ctx, &s, r, "waiting for the new set");
 	}
 	if (!phase || !streq(phase, "standby")) {
 		r = step_move(ctx, &s, live, target, version);
 		if (r < 0)
-			return stopped(ctx, &s, r, "moving scaling policies");
+			return ctl_stopped(ctx, &s, r, "moving scaling policies");
 	}
 	r = step_standby(ctx, &s, live, target, version);
 	if (r < 0)
-		return stopped(ctx, &s, r, "putting the old set into Standby");
+		return ctl_stopped(ctx, &s, r, "putting the old set into Standby");
 	ctl_step(ctx, "wait standby %s", ctl_set_name(live));
 	r = ctl_wait(ctx, &s, live, WAIT_STANDBY, timeout, false);
 	if (r < 0)
-		return stopped(ctx, &s, r, "waiting for the old set to reach Standby");
+		return ctl_stopped(ctx, &s, r, "waiting for the old set to reach Standby");
 	r = ctl_clear_release(ctx, &s);
 	if (r < 0)
-		return stopped(ctx, &s, r, "clearing the release record");
+		return ctl_stopped(ctx, &s, r, "clearing the release record");
 	ctl_lock_release(ctx, &s);
 	if (!ctx->o->dry_run)
 		log_info("'%s' %s is live on %s; %s is in Standby until finalize", image, version,

@@ -200,3 +200,20 @@ int ctl_unlock(struct ctl_context *ctx)
 	r = ctl_untag(ctx, canonical(&s), TAG_LOCK);
 	return r < 0 ? CTL_EXIT_AWS : 0;
 }
+
+/* A command that stops before its end: says why and where, releases the lock (unless another
+ * run holds it) and gives the exit code. */
+int ctl_stopped(struct ctl_context *ctx, struct ctl_service *s, int r, const char *where)
+{
+	if (r == -EINTR)
+		log_error(
+		        "interrupted %s; 'asgswap status %s' shows where it stopped, and the same "
+		        "command continues from there",
+		        where, s->image);
+	else if (r == -ETIMEDOUT)
+		log_error("timed out %s; 'asgswap status %s' shows where it stopped", where,
+		          s->image);
+	if (r != -EBUSY)
+		ctl_lock_release(ctx, s);
+	return ctl_exit_code(r);
+}

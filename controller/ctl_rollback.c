@@ -17,21 +17,6 @@
 #define ROLLBACK_TIMEOUT_S 900.0
 #define FINALIZE_TIMEOUT_S 900.0
 
-static int stopped(struct ctl_context *ctx, struct ctl_service *s, int r, const char *where)
-{
-	if (r == -EINTR)
-		log_error(
-		        "interrupted %s; 'asgswap status %s' shows where it stopped, and the same "
-		        "command continues from there",
-		        where, s->image);
-	else if (r == -ETIMEDOUT)
-		log_error("timed out %s; 'asgswap status %s' shows where it stopped", where,
-		          s->image);
-	if (r != -EBUSY)
-		ctl_lock_release(ctx, s);
-	return ctl_exit_code(r);
-}
-
 static int standby_ids(const struct ctl_group *g, char ***ret)
 {
 	for (size_t k = 0; k < g->asg->n_instances; k++)
@@ -200,7 +185,7 @@ int ctl_finalize(struct ctl_context *ctx)
 		return ctl_exit_code(r);
 	r = ctl_finalize_set(ctx, &s, set);
 	if (r < 0)
-		return stopped(ctx, &s, r, "finalizing");
+		return ctl_stopped(ctx, &s, r, "finalizing");
 	ctl_lock_release(ctx, &s);
 	return 0;
 }
@@ -325,7 +310,7 @@ int ctl_rollback(struct ctl_context *ctx)
 		if (r == 0)
 			r = ctl_abort_launch(ctx, &s, from, to);
 		if (r < 0)
-			return stopped(ctx, &s, r, "aborting the release");
+			return ctl_stopped(ctx, &s, r, "aborting the release");
 		ctl_lock_release(ctx, &s);
 		if (!ctx->o->dry_run)
 			log_info("aborted the release of '%s' to %s; %s stays live",
@@ -382,11 +367,11 @@ int ctl_rollback(struct ctl_context *ctx)
 	if (r == 0)
 		r = exit_standby(ctx, &s, standby);
 	if (r < 0)
-		return stopped(ctx, &s, r, "bringing the standby set back");
+		return ctl_stopped(ctx, &s, r, "bringing the standby set back");
 	ctl_step(ctx, "wait live %s", ctl_set_name(standby));
 	r = ctl_wait(ctx, &s, standby, WAIT_LIVE, timeout, false);
 	if (r < 0)
-		return stopped(ctx, &s, r, "waiting for the standby set");
+		return ctl_stopped(ctx, &s, r, "waiting for the standby set");
 	for (size_t i = 0; r == 0 && i < s.sets[live].n; i++)
 		r = ctl_move_scaling(ctx, s.sets[live].groups[i],
 		                     ctl_pair(&s, s.sets[live].groups[i]));
@@ -397,7 +382,7 @@ int ctl_rollback(struct ctl_context *ctx)
 	if (r == 0)
 		r = ctl_clear_release(ctx, &s);
 	if (r < 0)
-		return stopped(ctx, &s, r, "moving back to the standby set");
+		return ctl_stopped(ctx, &s, r, "moving back to the standby set");
 	ctl_lock_release(ctx, &s);
 	if (!ctx->o->dry_run)
 		log_info("rolled back '%s' to %s on %s", s.image, version, ctl_set_name(standby));
