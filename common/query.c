@@ -123,15 +123,10 @@ void query_parse_error(const struct http_response *r, struct aws_error *err)
 		              r->status);
 }
 
-int aws_query(struct aws_client *c, struct query *q, xmlDoc **ret, struct aws_error *err)
+/* The call that sends q. */
+static struct aws_call query_call(const struct query *q)
 {
-	struct http_response resp;
-	int r;
-
-	if (q->error)
-		return aws_error_set(err, q->error, NULL, "building %s: %s", q->action,
-		                     strerror(-q->error));
-	struct aws_call call = {
+	return (struct aws_call){
 		.service = q->service,
 		.action = q->action,
 		.content_type = "application/x-www-form-urlencoded; charset=utf-8",
@@ -144,6 +139,17 @@ int aws_query(struct aws_client *c, struct query *q, xmlDoc **ret, struct aws_er
 		.max_response = XML_MAX_DOCUMENT,
 		.parse_error = query_parse_error,
 	};
+}
+
+int aws_query(struct aws_client *c, struct query *q, xmlDoc **ret, struct aws_error *err)
+{
+	struct http_response resp;
+	int r;
+
+	if (q->error)
+		return aws_error_set(err, q->error, NULL, "building %s: %s", q->action,
+		                     strerror(-q->error));
+	struct aws_call call = query_call(q);
 	r = aws_call(c, &call, &resp, err);
 	if (r == 0) {
 		r = xml_parse(resp.body.data ? resp.body.data : "", resp.body.len, ret);
@@ -364,19 +370,7 @@ int aws_query_many(struct aws_client *c, struct query *const *qs, size_t n, xmlD
 			                           q->action, strerror(-q->error));
 			continue;
 		}
-		calls[m] = (struct aws_call){
-			.service = q->service,
-			.action = q->action,
-			.content_type = "application/x-www-form-urlencoded; charset=utf-8",
-			.body = q->body.data,
-			.body_len = q->body.len,
-			.anonymous = q->anonymous,
-			.sensitive = q->sensitive,
-			.credentials = q->credentials,
-			.deadline_ms = q->deadline_ms,
-			.max_response = XML_MAX_DOCUMENT,
-			.parse_error = query_parse_error,
-		};
+		calls[m] = query_call(q);
 		idx[m++] = i;
 	}
 	if (m)
