@@ -159,14 +159,12 @@ static void notify_status(const char *fmt, ...)
 {
 	_cleanup_free_ char *s = NULL;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	s = strdup_vprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	(void)notify_sendf("STATUS=%s", s);
+	if (s)
+		(void)notify_sendf("STATUS=%s", s);
 }
 
 static const char *aws_why(const struct aws_error *err, int r)

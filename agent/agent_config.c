@@ -330,20 +330,6 @@ static int read_file(const char *path, size_t max, struct buf *out)
 	return r;
 }
 
-static int config_fail(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int config_fail(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return r;
-}
-
 static int parse_file(struct agent_config *c, const char *path, const char *text, char **ret_error)
 {
 	unsigned lineno = 0;
@@ -362,25 +348,25 @@ static int parse_file(struct agent_config *c, const char *path, const char *text
 		if (!line)
 			return -ENOMEM;
 		if (memchr(line, '\0', strlen(line)) || strlen(line) != len)
-			return config_fail(ret_error, -EINVAL, "%s:%u: a NUL byte in the line",
-			                   path, lineno);
+			return set_errorf(ret_error, -EINVAL, "%s:%u: a NUL byte in the line", path,
+			                  lineno);
 		s = strstrip(line);
 		if (!*s || *s == '#')
 			continue;
 		eq = strchr(s, '=');
 		if (!eq)
-			return config_fail(ret_error, -EINVAL, "%s:%u: expected 'key = value'",
-			                   path, lineno);
+			return set_errorf(ret_error, -EINVAL, "%s:%u: expected 'key = value'", path,
+			                  lineno);
 		*eq = '\0';
 		key = strstrip(s);
 		value = strstrip(eq + 1);
 		r = config_set(c, key, value, &why);
 		if (r == -ENOENT)
-			return config_fail(ret_error, -EINVAL, "%s:%u: unknown key '%s'", path,
-			                   lineno, key);
+			return set_errorf(ret_error, -EINVAL, "%s:%u: unknown key '%s'", path,
+			                  lineno, key);
 		if (r == -EINVAL)
-			return config_fail(ret_error, -EINVAL, "%s:%u: bad value for '%s': %s",
-			                   path, lineno, key, why);
+			return set_errorf(ret_error, -EINVAL, "%s:%u: bad value for '%s': %s", path,
+			                  lineno, key, why);
 		if (r < 0)
 			return r;
 	}
@@ -406,7 +392,7 @@ static int apply_env(struct agent_config *c, char **ret_error)
 			continue;
 		r = config_set(c, keys[i], v, &why);
 		if (r == -EINVAL)
-			return config_fail(ret_error, r, "%s: bad value: %s", var, why);
+			return set_errorf(ret_error, r, "%s: bad value: %s", var, why);
 		if (r < 0)
 			return r;
 	}
@@ -424,16 +410,16 @@ int agent_config_load(const char *path, bool explicit_path, struct agent_config 
 		return -ENOMEM;
 	r = config_defaults(c);
 	if (r == -EPROTONOSUPPORT)
-		return config_fail(ret_error, -EINVAL,
-		                   "DOCKER_HOST: only unix:///path is supported");
+		return set_errorf(ret_error, -EINVAL,
+		                  "DOCKER_HOST: only unix:///path is supported");
 	if (r < 0)
 		return r;
 	r = read_file(path, CONFIG_FILE_MAX, &text);
 	if (r == -ENOENT && !explicit_path)
 		r = 0;
 	else if (r < 0)
-		return config_fail(ret_error, r == -E2BIG ? -EINVAL : r, "%s: %s", path,
-		                   r == -E2BIG ? "larger than 1 MiB" : strerror(-r));
+		return set_errorf(ret_error, r == -E2BIG ? -EINVAL : r, "%s: %s", path,
+		                  r == -E2BIG ? "larger than 1 MiB" : strerror(-r));
 	else
 		r = parse_file(c, path, text.data, ret_error);
 	if (r < 0)
@@ -469,7 +455,7 @@ int agent_env_file_read(const char *path, char ***ret, char **ret_error)
 	r = read_file(path, CONFIG_FILE_MAX, &text);
 	text.secret = true;
 	if (r < 0)
-		return config_fail(ret_error, r, "%s: %s", path, strerror(-r));
+		return set_errorf(ret_error, r, "%s: %s", path, strerror(-r));
 	p = text.data;
 	while (*p) {
 		const char *nl = strchr(p, '\n');
@@ -489,8 +475,8 @@ int agent_env_file_read(const char *path, char ***ret, char **ret_error)
 		if (len == 0 || *start == '#')
 			continue;
 		if (!eq || !env_name_valid(start, (size_t)(eq - start)))
-			return config_fail(ret_error, -EINVAL, "%s:%u: expected KEY=VALUE", path,
-			                   lineno);
+			return set_errorf(ret_error, -EINVAL, "%s:%u: expected KEY=VALUE", path,
+			                  lineno);
 		entry = strndup(start, len);
 		if (!entry)
 			return -ENOMEM;

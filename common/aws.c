@@ -47,13 +47,12 @@ bool aws_error_is(const struct aws_error *e, const char *code)
 int aws_error_set(struct aws_error *e, int r, const char *code, const char *fmt, ...)
 {
 	va_list ap;
-	char *m = NULL;
+	char *m;
 
 	if (!e)
 		return r;
-	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		m = NULL;
+	va_start(ap, fmt); /* formatted first: the arguments may point into e */
+	m = strdup_vprintf(fmt, ap);
 	va_end(ap);
 	free(e->message);
 	e->message = m;

@@ -48,24 +48,6 @@ const struct aws_service_info *aws_service_info(enum aws_service s)
 	return (unsigned)s < _AWS_SVC_MAX ? &services[s].info : NULL;
 }
 
-static int set_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int set_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-	struct buf b;
-
-	if (!ret_error)
-		return r;
-	buf_init(&b, 0);
-	va_start(ap, fmt);
-	/* without memory for the message the caller still has r */
-	if (buf_vprintf(&b, fmt, ap) >= 0)
-		*ret_error = buf_steal(&b);
-	va_end(ap);
-	buf_free(&b);
-	return r;
-}
-
 static bool is_word_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -590,12 +572,12 @@ static int load_file(const char *path, struct ini **ret, char **ret_error)
 	if (r == -ENOENT)
 		return 0;
 	if ((r == -EINVAL || r == -E2BIG) && e.line > 0)
-		return set_error(ret_error, -EINVAL, "unable to parse '%s': line %u: %s", path,
-		                 e.line, e.reason);
+		return set_errorf(ret_error, -EINVAL, "unable to parse '%s': line %u: %s", path,
+		                  e.line, e.reason);
 	if (r == -EINVAL || r == -E2BIG)
-		return set_error(ret_error, -EINVAL, "unable to parse '%s': %s", path, e.reason);
+		return set_errorf(ret_error, -EINVAL, "unable to parse '%s': %s", path, e.reason);
 	if (r < 0)
-		return set_error(ret_error, r, "cannot read '%s': %s", path, strerror(-r));
+		return set_errorf(ret_error, r, "cannot read '%s': %s", path, strerror(-r));
 	return 0;
 }
 
@@ -616,39 +598,39 @@ static int check_endpoints(const struct aws_config *c, char **ret_error)
 		int r = configured_endpoint(c, s, &url, &source);
 
 		if (r < 0 && source == EP_NO_SERVICES_SECTION)
-			return set_error(ret_error, r,
-			                 "profile '%s' uses services section '%s', which does not "
-			                 "exist or is empty",
-			                 c->profile, aws_config_profile_get(c, "services") ?: "");
+			return set_errorf(ret_error, r,
+			                  "profile '%s' uses services section '%s', which does not "
+			                  "exist or is empty",
+			                  c->profile, aws_config_profile_get(c, "services") ?: "");
 		if (r < 0)
 			return r;
 		if (!url || aws_endpoint_url_is_valid(url))
 			continue;
 		switch (source) {
 		case EP_OPTION:
-			return set_error(ret_error, -EINVAL,
-			                 "invalid --endpoint-url '%s': need http:// or https:// "
-			                 "and a host",
-			                 url);
+			return set_errorf(ret_error, -EINVAL,
+			                  "invalid --endpoint-url '%s': need http:// or https:// "
+			                  "and a host",
+			                  url);
 		case EP_ENV_SERVICE:
-			return set_error(ret_error, -EINVAL,
-			                 "invalid %s '%s': need http:// or https:// and a host",
-			                 services[s].env, url);
+			return set_errorf(ret_error, -EINVAL,
+			                  "invalid %s '%s': need http:// or https:// and a host",
+			                  services[s].env, url);
 		case EP_ENV_GLOBAL:
-			return set_error(ret_error, -EINVAL,
-			                 "invalid AWS_ENDPOINT_URL '%s': need http:// or https:// "
-			                 "and a host",
-			                 url);
+			return set_errorf(ret_error, -EINVAL,
+			                  "invalid AWS_ENDPOINT_URL '%s': need http:// or https:// "
+			                  "and a host",
+			                  url);
 		case EP_SERVICES_SECTION:
-			return set_error(ret_error, -EINVAL,
-			                 "invalid %s.endpoint_url '%s' in the services section of "
-			                 "profile '%s': need http:// or https:// and a host",
-			                 services[s].info.services_key, url, c->profile);
+			return set_errorf(ret_error, -EINVAL,
+			                  "invalid %s.endpoint_url '%s' in the services section of "
+			                  "profile '%s': need http:// or https:// and a host",
+			                  services[s].info.services_key, url, c->profile);
 		default:
-			return set_error(ret_error, -EINVAL,
-			                 "invalid endpoint_url '%s' in profile '%s': need http:// "
-			                 "or https:// and a host",
-			                 url, c->profile);
+			return set_errorf(ret_error, -EINVAL,
+			                  "invalid endpoint_url '%s' in profile '%s': need http:// "
+			                  "or https:// and a host",
+			                  url, c->profile);
 		}
 	}
 	return 0;
@@ -672,8 +654,8 @@ int aws_config_load(const struct aws_config_options *o, struct aws_config **ret,
 		r = file_path("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials",
 		              &c->credentials_path);
 	if (r < 0)
-		return set_error(ret_error, r, "cannot find the shared AWS files: %s",
-		                 strerror(-r));
+		return set_errorf(ret_error, r, "cannot find the shared AWS files: %s",
+		                  strerror(-r));
 	r = load_file(c->config_path, &c->config_file, ret_error);
 	if (r < 0)
 		return r;
@@ -692,8 +674,8 @@ int aws_config_load(const struct aws_config_options *o, struct aws_config **ret,
 		return r;
 	c->profile_section = find_named_section(c->config_file, "profile", c->profile);
 	if (c->profile_explicit && !aws_config_has_profile(c, c->profile))
-		return set_error(ret_error, -EINVAL, "the config profile '%s' could not be found",
-		                 c->profile);
+		return set_errorf(ret_error, -EINVAL, "the config profile '%s' could not be found",
+		                  c->profile);
 
 	if (o->region) {
 		v = o->region;
@@ -707,7 +689,7 @@ int aws_config_load(const struct aws_config_options *o, struct aws_config **ret,
 		source = "the profile's region";
 	}
 	if (v && !aws_region_is_valid(v))
-		return set_error(ret_error, -EINVAL, "invalid region '%s' from %s", v, source);
+		return set_errorf(ret_error, -EINVAL, "invalid region '%s' from %s", v, source);
 	r = dup_setting(&c->region, v);
 	if (r < 0)
 		return r;
@@ -720,8 +702,8 @@ int aws_config_load(const struct aws_config_options *o, struct aws_config **ret,
 		source = "max_attempts of the profile";
 	}
 	if (v && (safe_atou(v, &c->max_attempts) < 0 || c->max_attempts == 0))
-		return set_error(ret_error, -EINVAL,
-		                 "invalid %s '%s': need a whole number of 1 or more", source, v);
+		return set_errorf(ret_error, -EINVAL,
+		                  "invalid %s '%s': need a whole number of 1 or more", source, v);
 
 	v = getenv("AWS_CA_BUNDLE");
 	if (!v)

@@ -34,13 +34,12 @@ static int docker_error_set(struct docker_error *e, int r, long status, const ch
 static int docker_error_set(struct docker_error *e, int r, long status, const char *fmt, ...)
 {
 	va_list ap;
-	char *m = NULL;
+	char *m;
 
 	if (!e)
 		return r;
-	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		m = NULL;
+	va_start(ap, fmt); /* formatted first: the arguments may point into e */
+	m = strdup_vprintf(fmt, ap);
 	va_end(ap);
 	free(e->message);
 	e->message = m;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "notify.h"
+#include "strutil.h"
 #include "banned.h"
 
 static long now_ms(void)
@@ -73,16 +74,11 @@ int notify_send(const char *text)
 
 int notify_sendf(const char *fmt, ...)
 {
-	char *s = NULL;
+	_cleanup_free_ char *s = NULL;
 	va_list ap;
-	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
+	s = strdup_vprintf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	r = notify_send(s);
-	free(s);
-	return r;
+	return s ? notify_send(s) : -ENOMEM;
 }

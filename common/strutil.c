@@ -175,18 +175,34 @@ int strv_push(char ***v, char *s)
 	return 0;
 }
 
-int strv_pushf(char ***v, const char *fmt, ...)
+char *strdup_vprintf(const char *fmt, va_list ap)
 {
 	char *s = NULL;
+
+	return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
+int set_errorf(char **ret, int r, const char *fmt, ...)
+{
 	va_list ap;
-	int n;
+
+	if (!ret)
+		return r;
+	va_start(ap, fmt);
+	*ret = strdup_vprintf(fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int strv_pushf(char ***v, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	s = strdup_vprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return -ENOMEM;
-	return strv_push(v, s);
+	return s ? strv_push(v, s) : -ENOMEM;
 }
 
 int strv_extend(char ***v, const char *s)

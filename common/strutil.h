@@ -2,6 +2,7 @@
 #ifndef ASGSWAP_STRUTIL_H
 #define ASGSWAP_STRUTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,5 +61,12 @@ int strv_pushf(char ***v, const char *fmt, ...) _printf_(2, 3);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free)
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 #define STRV_FOREACH(s, v)  for (char *const *s = (v); s && *s; s++)
+
+/* A freshly allocated formatted string, NULL without memory. */
+char *strdup_vprintf(const char *fmt, va_list ap) _printf_(1, 0);
+
+/* Stores a formatted message in *ret (when ret is not NULL; NULL without memory) and
+ * returns r: the shape of every "fail with a message" path. */
+int set_errorf(char **ret, int r, const char *fmt, ...) _printf_(3, 4);
 
 #endif

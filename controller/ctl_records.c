@@ -37,8 +37,7 @@ static int batch_add(struct ctl_context *ctx, struct query *q, const char *fmt, 
 		b->what = what;
 	copy = malloc(sizeof(*copy));
 	va_start(ap, fmt);
-	if (vasprintf(&w, fmt, ap) < 0)
-		w = NULL;
+	w = strdup_vprintf(fmt, ap);
 	va_end(ap);
 	if (!qs || !what || !copy || !w) {
 		free(copy);

@@ -50,8 +50,7 @@ int ctl_aws_failed(int r, struct aws_error *err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&what, fmt, ap) < 0)
-		what = NULL;
+	what = strdup_vprintf(fmt, ap);
 	va_end(ap);
 	if (err && err->code)
 		log_error("%s: %s: %s (HTTP %ld, %u attempts, request id %s)", what ? what : "",

@@ -84,13 +84,26 @@ static void test_strv_strip(void **state)
 	assert_string_equal(startswith_no_case("content-TYPE: x", "Content-Type:"), " x");
 }
 
+static void test_formatted(void **state)
+{
+	_cleanup_strv_free_ char **v = NULL;
+	_cleanup_free_ char *m = NULL;
+
+	(void)state;
+	assert_int_equal(set_errorf(NULL, -EINVAL, "no %s", "store"), -EINVAL);
+	assert_int_equal(set_errorf(&m, -ENOENT, "%s:%u: %s", "f", 3u, "why"), -ENOENT);
+	assert_string_equal(m, "f:3: why");
+	assert_int_equal(strv_pushf(&v, "%d-%s", 7, "x"), 0);
+	assert_string_equal(v[0], "7-x");
+	assert_null(v[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_safe_atou),
-		cmocka_unit_test(test_uri_encode),
-		cmocka_unit_test(test_buf_cap),
-		cmocka_unit_test(test_strv_strip),
+		cmocka_unit_test(test_safe_atou), cmocka_unit_test(test_uri_encode),
+		cmocka_unit_test(test_buf_cap),   cmocka_unit_test(test_strv_strip),
+		cmocka_unit_test(test_formatted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
