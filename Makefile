@@ -110,6 +110,25 @@ $(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB)
 	$(Q)$(CC) $(CFLAGS) -DFUZZ_NAME='"$*"' $(LDFLAGS) -o $@ tests/fuzz/fuzz_$*.c \
 		tests/fuzz/replay.c $(LIB) $(PKG_LIBS)
 
+# Fuzz targets of the agent's own files (fuzz_agent_*), like its unit tests, see its headers
+# and link its objects.
+$(BUILD)/tests/test_fuzz_agent_% $(BUILD)/fuzz_agent_%: override CFLAGS += -Iagent
+$(BUILD)/tests/test_fuzz_agent_%: tests/fuzz/fuzz_agent_%.c tests/fuzz/replay.c $(AGENT_LIB_OBJ) \
+		$(LIB)
+	@mkdir -p $(dir $@)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(CFLAGS) -DFUZZ_NAME='"agent_$*"' $(LDFLAGS) -o $@ tests/fuzz/fuzz_agent_$*.c \
+		tests/fuzz/replay.c $(AGENT_LIB_OBJ) $(LIB) $(PKG_LIBS)
+
+# The libFuzzer binaries themselves, built by `make fuzz` (CC=clang, SANITIZE=fuzzer-no-link,...).
+$(BUILD)/fuzz_agent_%: tests/fuzz/fuzz_agent_%.c $(AGENT_LIB_OBJ) $(LIB)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(AGENT_LIB_OBJ) $(LIB) $(PKG_LIBS)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
 $(BUILD)/tests/%: $(BUILD)/tests/tools/%.o $(LIB)
 	$(quiet) LINK $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
@@ -141,13 +160,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build-fuzz
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
-		SANITIZE=fuzzer-no-link,address,undefined $(FUZZ_BUILD)/libcommon.a
-	$(Q)for src in $(FUZZ_SRC); do \
-		name=$$(basename $$src .c); \
-		echo "  LINK  $(FUZZ_BUILD)/$$name"; \
-		clang $(CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-			-o $(FUZZ_BUILD)/$$name $$src $(FUZZ_BUILD)/libcommon.a $(PKG_LIBS) || exit 1; \
-	done
+		SANITIZE=fuzzer-no-link,address,undefined \
+		$(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 	$(Q)tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 FORMAT_SRC = $(wildcard common/*.[ch] controller/*.[ch] agent/*.[ch] tests/unit/*.[ch] \
@@ -200,7 +214,8 @@ help:
 	@echo "make format-check  clang-format in check mode"
 	@echo "make install PREFIX=/usr DESTDIR=..."
 
--include $(REPLAY_BIN:=.d) $(COMMON_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
+-include $(REPLAY_BIN:=.d) $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/%.d) $(COMMON_OBJ:.o=.d) \
+	$(CTL_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
 	$(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%.d)
 
 # Packages (packaging/README.md). `make deb` and `make rpm` build from the work tree into

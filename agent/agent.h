@@ -44,6 +44,9 @@ struct agent {
 
 	uint64_t last_extend_usec;
 	uint64_t last_heartbeat_usec;
+	/* For tests only: ASGSWAP_TEST_KEEPALIVE_MS (not a configuration key) replaces both
+	 * keep-alive intervals of a long pull, so that a pull of seconds shows them; 0 unset. */
+	uint64_t test_keepalive_usec;
 };
 
 int agent_init(struct agent *a, struct agent_config *cfg, bool once, bool verbose);
@@ -54,5 +57,8 @@ int agent_run(struct agent *a);
 uint64_t now_usec(void);
 /* Step 5 (agent_auth.c): sets a->registry_auth per the registry_auth setting. */
 int agent_registry_auth(struct agent *a);
+/* agent_memory.c: once booted, returns the heap's free pages and this process's mappings of
+ * read-only library pages to the system; returns the bytes of mappings released. */
+size_t agent_release_boot_memory(void);
 
 #endif

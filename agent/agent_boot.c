@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -68,10 +69,19 @@ int agent_init(struct agent *a, struct agent_config *cfg, bool once, bool verbos
 {
 	struct aws_client_options o = { .user_agent = "asgswap-agent/" ASGSWAP_VERSION };
 	struct aws_error err = { 0 };
+	const char *test_keepalive;
+	unsigned ms;
 	sigset_t mask;
 	int r;
 
 	*a = (struct agent){ .cfg = cfg, .once = once, .verbose = verbose, .signal_fd = -1 };
+	test_keepalive = getenv("ASGSWAP_TEST_KEEPALIVE_MS");
+	if (test_keepalive) {
+		if (safe_atou(test_keepalive, &ms) < 0 || ms == 0)
+			return log_error_errno(-EINVAL,
+			                       "ASGSWAP_TEST_KEEPALIVE_MS: not a number of ms");
+		a->test_keepalive_usec = (uint64_t)ms * 1000;
+	}
 	if (verbose)
 		o.trace = aws_trace_to_log;
 	sigemptyset(&mask);
@@ -194,6 +204,15 @@ static int step_imds(struct agent *a)
 	if (a->target_state)
 		strstrip(a->target_state);
 	strstrip(a->instance_id);
+	/* It goes into every AWS call and log line: "i-" and letters or digits, nothing else. */
+	if (!startswith(a->instance_id, "i-") || strlen(a->instance_id) > 64 ||
+	    !a->instance_id[2] ||
+	    a->instance_id[2 + strspn(a->instance_id + 2, "0123456789abcdefghijklmnopqrstuvwxyz"
+	                                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ")]) {
+		free(a->instance_id);
+		a->instance_id = NULL;
+		return log_error_errno(-EBADMSG, "IMDS gave an instance id that is not one");
+	}
 	log_info("instance '%s', target lifecycle state '%s'", a->instance_id,
 	         a->target_state ? a->target_state : "unknown");
 	return 0;
@@ -344,8 +363,9 @@ static int step_tags(struct agent *a)
 static void keep_alive(struct agent *a)
 {
 	uint64_t now = now_usec(), every = 0;
+	uint64_t extend_every = a->test_keepalive_usec ? a->test_keepalive_usec : EXTEND_EVERY_USEC;
 
-	if (now - a->last_extend_usec >= EXTEND_EVERY_USEC) {
+	if (now - a->last_extend_usec >= extend_every) {
 		(void)notify_sendf("EXTEND_TIMEOUT_USEC=%llu", (unsigned long long)EXTEND_BY_USEC);
 		a->last_extend_usec = now;
 	}
@@ -358,6 +378,8 @@ static void keep_alive(struct agent *a)
 		if (every == 0 || e < every)
 			every = e;
 	}
+	if (a->test_keepalive_usec)
+		every = a->test_keepalive_usec;
 	if (a->hooks.n == 0 || now - a->last_heartbeat_usec < every)
 		return;
 	a->last_heartbeat_usec = now;
@@ -381,7 +403,7 @@ static int pull_progress(void *userdata, const char *status)
 
 	if (signalled(a))
 		return -ECANCELED;
-	if (a->verbose && *status)
+	if (a->verbose && status && *status)
 		log_debug("pull: %s", status);
 	keep_alive(a);
 	return 0;
@@ -677,14 +699,13 @@ static int fail(struct agent *a, int r, int code, const char *what)
 
 /* Step 10: watchdog pings, and an unhealthy or stopped container for unhealthy_grace
  * seconds marks the instance unhealthy. */
-static int supervise(struct agent *a)
+static int supervise(struct agent *a, uint64_t watchdog)
 {
-	uint64_t watchdog = 0, bad_since = 0, last_ping = 0;
+	uint64_t bad_since = 0, last_ping = 0;
 	long poll_ms = SUPERVISE_POLL_MS;
 	bool reported = false;
 
-	if (sd_watchdog_enabled(0, &watchdog) > 0 && watchdog > 0 &&
-	    (long)(watchdog / 2000) < poll_ms)
+	if (watchdog > 0 && (long)(watchdog / 2000) < poll_ms)
 		poll_ms = (long)(watchdog / 2000) > 0 ? (long)(watchdog / 2000) : 1;
 	for (;;) {
 		struct docker_container c = { 0 };
@@ -766,6 +787,8 @@ int agent_run(struct agent *a)
 	const char *why = NULL;
 	struct docker_image img = { 0 };
 	struct docker_error derr = { 0 };
+	uint64_t watchdog = 0;
+	size_t released = 0;
 	bool warm;
 	int r;
 
@@ -841,9 +864,17 @@ int agent_run(struct agent *a)
 	r = report(a, true);
 	if (r < 0)
 		return fail(a, r, AGENT_EXIT_FAILED, "completing the lifecycle hook");
+	if (!a->once) {
+		if (sd_watchdog_enabled(0, &watchdog) <= 0)
+			watchdog = 0;
+		/* Only supervision is left: the boot's code, data and heap go back before READY=1,
+		 * and the loop faults in again the little it runs. */
+		released = agent_release_boot_memory();
+	}
 	(void)notify_sendf("READY=1\nSTATUS=running %s", image);
 	log_info("ready: '%s' runs '%s'", a->cfg->container_name, image);
 	if (a->once)
 		return AGENT_EXIT_OK;
-	return supervise(a);
+	log_debug("released %zu KiB of boot-time mappings", released >> 10);
+	return supervise(a, watchdog);
 }

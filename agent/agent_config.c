@@ -330,14 +330,16 @@ static int read_file(const char *path, size_t max, struct buf *out)
 	return r;
 }
 
-static int parse_file(struct agent_config *c, const char *path, const char *text, char **ret_error)
+/* text holds len_all bytes: a NUL inside is an error on its line, never the end of the file. */
+static int parse_file(struct agent_config *c, const char *path, const char *text, size_t len_all,
+                      char **ret_error)
 {
 	unsigned lineno = 0;
-	const char *p = text;
+	const char *p = text, *end = text + len_all;
 
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		_cleanup_free_ char *line = strndup(p, len);
 		char *s, *eq, *key, *value;
 		const char *why;
@@ -347,7 +349,7 @@ static int parse_file(struct agent_config *c, const char *path, const char *text
 		p += len + (nl ? 1 : 0);
 		if (!line)
 			return -ENOMEM;
-		if (memchr(line, '\0', strlen(line)) || strlen(line) != len)
+		if (strlen(line) != len)
 			return set_errorf(ret_error, -EINVAL, "%s:%u: a NUL byte in the line", path,
 			                  lineno);
 		s = strstrip(line);
@@ -421,7 +423,7 @@ int agent_config_load(const char *path, bool explicit_path, struct agent_config 
 		return set_errorf(ret_error, r == -E2BIG ? -EINVAL : r, "%s: %s", path,
 		                  r == -E2BIG ? "larger than 1 MiB" : strerror(-r));
 	else
-		r = parse_file(c, path, text.data, ret_error);
+		r = parse_file(c, path, text.data, text.len, ret_error);
 	if (r < 0)
 		return r;
 	r = apply_env(c, ret_error);
@@ -456,6 +458,9 @@ int agent_env_file_read(const char *path, char ***ret, char **ret_error)
 	text.secret = true;
 	if (r < 0)
 		return set_errorf(ret_error, r, "%s: %s", path, strerror(-r));
+	/* The lines below end at a NUL: one inside would hide the rest of the file. */
+	if (!text.data || memchr(text.data, '\0', text.len))
+		return set_errorf(ret_error, -EINVAL, "%s: a NUL byte in the file", path);
 	p = text.data;
 	while (*p) {
 		const char *nl = strchr(p, '\n');

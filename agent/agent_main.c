@@ -53,19 +53,19 @@ int main(int argc, char **argv)
 			verbose = true;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			(void)fputs(usage, stdout);
 			return 0;
 		case 'V':
 			printf("asgswap-agent %s\n", ASGSWAP_VERSION);
 			return 0;
 		default:
-			fputs(usage, stderr);
+			(void)fputs(usage, stderr);
 			return AGENT_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		log_error("unexpected argument '%s'", argv[optind]);
-		fputs(usage, stderr);
+		(void)fputs(usage, stderr);
 		return AGENT_EXIT_USAGE;
 	}
 	if (verbose)

@@ -318,7 +318,46 @@ int asg_delete_tags(struct aws_client *c, const char *group, char *const *keys,
 	return r < 0 ? r : send_query(c, &q, err);
 }
 
-/* One call per batch of at most ASG_MAX_INSTANCE_IDS ids. */
+/* One call of action on ids[0..n) (at most ASG_MAX_INSTANCE_IDS); decrement and protect are
+ * left out when negative. */
+static int query_instances(struct query *q, const char *action, const char *group, char *const *ids,
+                           size_t n, int decrement, int protect)
+{
+	int r;
+
+	if (n > ASG_MAX_INSTANCE_IDS)
+		return -E2BIG;
+	r = query_init(q, AWS_SVC_AUTOSCALING, action);
+	if (r < 0)
+		return r;
+	query_add(q, "AutoScalingGroupName", group);
+	for (size_t i = 0; i < n; i++)
+		query_addf(q, ids[i], "InstanceIds.member.%zu", i + 1);
+	if (decrement >= 0)
+		query_add_bool(q, "ShouldDecrementDesiredCapacity", decrement);
+	if (protect >= 0)
+		query_add_bool(q, "ProtectedFromScaleIn", protect);
+	return q->error;
+}
+
+int asg_query_enter_standby(struct query *q, const char *group, char *const *ids, size_t n,
+                            bool decrement)
+{
+	return query_instances(q, "EnterStandby", group, ids, n, decrement, -1);
+}
+
+int asg_query_exit_standby(struct query *q, const char *group, char *const *ids, size_t n)
+{
+	return query_instances(q, "ExitStandby", group, ids, n, -1, -1);
+}
+
+int asg_query_set_instance_protection(struct query *q, const char *group, char *const *ids,
+                                      size_t n, bool protect)
+{
+	return query_instances(q, "SetInstanceProtection", group, ids, n, -1, protect);
+}
+
+/* One call per batch of at most ASG_MAX_INSTANCE_IDS ids, one after another. */
 static int instance_batches(struct aws_client *c, const char *action, const char *group,
                             char *const *ids, int decrement, int protect, struct aws_error *err)
 {
@@ -326,19 +365,14 @@ static int instance_batches(struct aws_client *c, const char *action, const char
 	int r;
 
 	for (size_t start = 0; start < n; start += ASG_MAX_INSTANCE_IDS) {
-		struct query q;
+		struct query q = { 0 };
 		_cleanup_query_ struct query *qp = &q;
 
-		r = query_init(&q, AWS_SVC_AUTOSCALING, action);
+		r = query_instances(&q, action, group, ids + start,
+		                    MIN(n - start, (size_t)ASG_MAX_INSTANCE_IDS), decrement,
+		                    protect);
 		if (r < 0)
 			return r;
-		query_add(&q, "AutoScalingGroupName", group);
-		for (size_t i = start; i < n && i < start + ASG_MAX_INSTANCE_IDS; i++)
-			query_addf(&q, ids[i], "InstanceIds.member.%zu", i - start + 1);
-		if (decrement >= 0)
-			query_add_bool(&q, "ShouldDecrementDesiredCapacity", decrement);
-		if (protect >= 0)
-			query_add_bool(&q, "ProtectedFromScaleIn", protect);
 		r = send_query(c, &q, err);
 		if (r < 0)
 			return r;
@@ -364,18 +398,36 @@ int asg_set_instance_protection(struct aws_client *c, const char *group, char *c
 	return instance_batches(c, "SetInstanceProtection", group, ids, -1, protect, err);
 }
 
+static int query_processes(struct query *q, const char *action, const char *group,
+                           char *const *procs)
+{
+	int r = query_init(q, AWS_SVC_AUTOSCALING, action);
+
+	if (r < 0)
+		return r;
+	query_add(q, "AutoScalingGroupName", group);
+	query_add_list(q, "ScalingProcesses", procs);
+	return q->error;
+}
+
+int asg_query_suspend_processes(struct query *q, const char *group, char *const *procs)
+{
+	return query_processes(q, "SuspendProcesses", group, procs);
+}
+
+int asg_query_resume_processes(struct query *q, const char *group, char *const *procs)
+{
+	return query_processes(q, "ResumeProcesses", group, procs);
+}
+
 static int processes(struct aws_client *c, const char *action, const char *group,
                      char *const *procs, struct aws_error *err)
 {
 	struct query q = { 0 };
 	_cleanup_query_ struct query *qp = &q;
-	int r = query_init(&q, AWS_SVC_AUTOSCALING, action);
+	int r = query_processes(&q, action, group, procs);
 
-	if (r < 0)
-		return r;
-	query_add(&q, "AutoScalingGroupName", group);
-	query_add_list(&q, "ScalingProcesses", procs);
-	return send_query(c, &q, err);
+	return r < 0 ? r : send_query(c, &q, err);
 }
 
 int asg_suspend_processes(struct aws_client *c, const char *group, char *const *procs,
@@ -411,30 +463,48 @@ int asg_terminate_instance(struct aws_client *c, const char *id, bool decrement,
 	return r < 0 ? r : send_query(c, &q, err);
 }
 
-static int describe_of_group(struct aws_client *c, const char *action, const char *list,
-                             const char *group, struct query_items *ret, struct aws_error *err)
+static int query_of_group(struct query *q, const char *action, const char *group)
 {
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = query_init(&q, AWS_SVC_AUTOSCALING, action);
+	int r = query_init(q, AWS_SVC_AUTOSCALING, action);
 
 	if (r < 0)
 		return r;
-	query_add(&q, "AutoScalingGroupName", group);
-	return aws_query_items(c, &q, "NextToken", "NextToken", list, ret, err);
+	query_add(q, "AutoScalingGroupName", group);
+	return q->error;
+}
+
+int asg_query_describe_policies(struct query *q, const char *group)
+{
+	return query_of_group(q, "DescribePolicies", group);
+}
+
+int asg_query_describe_scheduled_actions(struct query *q, const char *group)
+{
+	return query_of_group(q, "DescribeScheduledActions", group);
 }
 
 int asg_describe_policies(struct aws_client *c, const char *group, struct query_items *ret,
                           struct aws_error *err)
 {
-	return describe_of_group(c, "DescribePolicies", "ScalingPolicies", group, ret, err);
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = asg_query_describe_policies(&q, group);
+
+	return r < 0 ? r
+	             : aws_query_items(c, &q, "NextToken", "NextToken", ASG_POLICIES_LIST, ret,
+	                               err);
 }
 
 int asg_describe_scheduled_actions(struct aws_client *c, const char *group, struct query_items *ret,
                                    struct aws_error *err)
 {
-	return describe_of_group(c, "DescribeScheduledActions", "ScheduledUpdateGroupActions",
-	                         group, ret, err);
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = asg_query_describe_scheduled_actions(&q, group);
+
+	return r < 0 ? r
+	             : aws_query_items(c, &q, "NextToken", "NextToken", ASG_SCHEDULED_ACTIONS_LIST,
+	                               ret, err);
 }
 
 /* Output-only fields of DescribePolicies and DescribeScheduledActions members, and the
@@ -445,32 +515,59 @@ static const char *const policy_skip[] = { "AutoScalingGroupName", "PolicyARN", 
 static const char *const action_skip[] = { "AutoScalingGroupName", "ScheduledActionARN", "Time",
 	                                   NULL };
 
+int asg_query_put_policy_from_xml(struct query *q, const char *group, const xmlNode *policy)
+{
+	int r = query_of_group(q, "PutScalingPolicy", group);
+
+	if (r < 0)
+		return r;
+	r = query_add_from_xml(q, NULL, policy, policy_skip, NULL, NULL);
+	return r < 0 ? r : q->error;
+}
+
+int asg_policy_arn_parse(xmlDoc *doc, char **ret)
+{
+	char *arn = xml_text(xml_find(xmlDocGetRootElement(doc), "PolicyARN"));
+
+	if (!arn)
+		return -EBADMSG;
+	if (!*arn) {
+		free(arn);
+		return -EBADMSG;
+	}
+	*ret = arn;
+	return 0;
+}
+
 int asg_put_policy_from_xml(struct aws_client *c, const char *group, const xmlNode *policy,
                             char **ret_arn, struct aws_error *err)
 {
 	_cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
 	struct query q = { 0 };
 	_cleanup_query_ struct query *qp = &q;
-	int r = query_init(&q, AWS_SVC_AUTOSCALING, "PutScalingPolicy");
+	int r = asg_query_put_policy_from_xml(&q, group, policy);
 
-	if (r < 0)
-		return r;
-	query_add(&q, "AutoScalingGroupName", group);
-	r = query_add_from_xml(&q, NULL, policy, policy_skip, NULL, NULL);
 	if (r < 0)
 		return r;
 	r = aws_query(c, &q, &doc, err);
 	if (r < 0)
 		return r;
-	if (ret_arn) {
-		char *arn = xml_text(xml_find(xmlDocGetRootElement(doc), "PolicyARN"));
-
-		if (!arn)
-			return aws_error_set(err, -EBADMSG, NULL,
-			                     "PutScalingPolicy: no PolicyARN in the answer");
-		*ret_arn = arn;
-	}
+	if (ret_arn && asg_policy_arn_parse(doc, ret_arn) < 0)
+		return aws_error_set(err, -EBADMSG, NULL,
+		                     "PutScalingPolicy: no PolicyARN in the answer");
 	return 0;
+}
+
+int asg_query_put_scheduled_action_from_xml(struct query *q, const char *group,
+                                            const xmlNode *action, query_rewrite_fn rewrite,
+                                            void *userdata)
+{
+	int r = query_of_group(q, "PutScheduledUpdateGroupAction", group);
+
+	if (r < 0)
+		return r;
+	r = query_add_from_xml(q, NULL, action, action_skip, rewrite, userdata);
+	return r < 0 ? r : q->error;
 }
 
 int asg_put_scheduled_action_from_xml(struct aws_client *c, const char *group,
@@ -479,40 +576,49 @@ int asg_put_scheduled_action_from_xml(struct aws_client *c, const char *group,
 {
 	struct query q = { 0 };
 	_cleanup_query_ struct query *qp = &q;
-	int r = query_init(&q, AWS_SVC_AUTOSCALING, "PutScheduledUpdateGroupAction");
+	int r = asg_query_put_scheduled_action_from_xml(&q, group, action, rewrite, userdata);
 
-	if (r < 0)
-		return r;
-	query_add(&q, "AutoScalingGroupName", group);
-	r = query_add_from_xml(&q, NULL, action, action_skip, rewrite, userdata);
-	if (r < 0)
-		return r;
-	return send_query(c, &q, err);
+	return r < 0 ? r : send_query(c, &q, err);
 }
 
 /* DeletePolicy and DeleteScheduledAction: a group and the name of what goes. */
-static int delete_named(struct aws_client *c, const char *action, const char *group,
-                        const char *key, const char *name, struct aws_error *err)
+static int query_delete_named(struct query *q, const char *action, const char *group,
+                              const char *key, const char *name)
 {
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = query_init(&q, AWS_SVC_AUTOSCALING, action);
+	int r = query_of_group(q, action, group);
 
 	if (r < 0)
 		return r;
-	query_add(&q, "AutoScalingGroupName", group);
-	query_add(&q, key, name);
-	return send_query(c, &q, err);
+	query_add(q, key, name);
+	return q->error;
+}
+
+int asg_query_delete_policy(struct query *q, const char *group, const char *policy)
+{
+	return query_delete_named(q, "DeletePolicy", group, "PolicyName", policy);
+}
+
+int asg_query_delete_scheduled_action(struct query *q, const char *group, const char *action)
+{
+	return query_delete_named(q, "DeleteScheduledAction", group, "ScheduledActionName", action);
 }
 
 int asg_delete_policy(struct aws_client *c, const char *group, const char *policy,
                       struct aws_error *err)
 {
-	return delete_named(c, "DeletePolicy", group, "PolicyName", policy, err);
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = asg_query_delete_policy(&q, group, policy);
+
+	return r < 0 ? r : send_query(c, &q, err);
 }
 
 int asg_delete_scheduled_action(struct aws_client *c, const char *group, const char *action,
                                 struct aws_error *err)
 {
-	return delete_named(c, "DeleteScheduledAction", group, "ScheduledActionName", action, err);
+	struct query q = { 0 };
+	_cleanup_query_ struct query *qp = &q;
+	int r = asg_query_delete_scheduled_action(&q, group, action);
+
+	return r < 0 ? r : send_query(c, &q, err);
 }

@@ -72,6 +72,14 @@ int asg_query_set_tag(struct query *q, const char *group, const char *key, const
                       bool propagate);
 int asg_query_delete_tags(struct query *q, const char *group, char *const *keys);
 int asg_query_terminate_instance(struct query *q, const char *id, bool decrement);
+/* One call on ids[0..n), n at most ASG_MAX_INSTANCE_IDS (-E2BIG beyond). */
+int asg_query_enter_standby(struct query *q, const char *group, char *const *ids, size_t n,
+                            bool decrement);
+int asg_query_exit_standby(struct query *q, const char *group, char *const *ids, size_t n);
+int asg_query_set_instance_protection(struct query *q, const char *group, char *const *ids,
+                                      size_t n, bool protect);
+int asg_query_suspend_processes(struct query *q, const char *group, char *const *processes);
+int asg_query_resume_processes(struct query *q, const char *group, char *const *processes);
 
 int asg_set_tag(struct aws_client *c, const char *group, const char *key, const char *value,
                 bool propagate, struct aws_error *err);
@@ -94,7 +102,12 @@ int asg_resume_processes(struct aws_client *c, const char *group, char *const *p
 int asg_terminate_instance(struct aws_client *c, const char *id, bool decrement,
                            struct aws_error *err);
 
-/* DescribePolicies / DescribeScheduledActions of one group: the member elements. */
+/* DescribePolicies / DescribeScheduledActions of one group: the member elements. The
+ * query forms (for aws_query_items_many) list their members under these elements. */
+#define ASG_POLICIES_LIST          "ScalingPolicies"
+#define ASG_SCHEDULED_ACTIONS_LIST "ScheduledUpdateGroupActions"
+int asg_query_describe_policies(struct query *q, const char *group);
+int asg_query_describe_scheduled_actions(struct query *q, const char *group);
 int asg_describe_policies(struct aws_client *c, const char *group, struct query_items *ret,
                           struct aws_error *err);
 int asg_describe_scheduled_actions(struct aws_client *c, const char *group, struct query_items *ret,
@@ -111,6 +124,15 @@ int asg_put_policy_from_xml(struct aws_client *c, const char *group, const xmlNo
 int asg_put_scheduled_action_from_xml(struct aws_client *c, const char *group,
                                       const xmlNode *action, query_rewrite_fn rewrite,
                                       void *userdata, struct aws_error *err);
+
+/* The same as queries; asg_policy_arn_parse() reads a PutScalingPolicy answer's ARN. */
+int asg_query_put_policy_from_xml(struct query *q, const char *group, const xmlNode *policy);
+int asg_policy_arn_parse(xmlDoc *doc, char **ret);
+int asg_query_put_scheduled_action_from_xml(struct query *q, const char *group,
+                                            const xmlNode *action, query_rewrite_fn rewrite,
+                                            void *userdata);
+int asg_query_delete_policy(struct query *q, const char *group, const char *policy);
+int asg_query_delete_scheduled_action(struct query *q, const char *group, const char *action);
 
 int asg_delete_policy(struct aws_client *c, const char *group, const char *policy,
                       struct aws_error *err);

@@ -12,7 +12,7 @@
 #include "strutil.h"
 #include "banned.h"
 
-#define CREDENTIALS_REFRESH_S (15 * 60) /* botocore's advisory refresh window */
+#define CREDENTIALS_REFRESH_S ((time_t)15 * 60) /* botocore's advisory refresh window */
 
 struct aws_client {
 	struct http_client *http;
@@ -27,6 +27,8 @@ struct aws_client {
 	struct retry_quota quota;
 	aws_trace_fn trace;
 	void *trace_userdata;
+	time_t clock_skew; /* AWS's clock minus ours, from the latest Date header */
+	bool have_clock_skew;
 };
 
 void aws_error_clear(struct aws_error *e)
@@ -358,6 +360,35 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 	return r;
 }
 
+/* Every answer, error or not, tells AWS's time: keep how far ours is off. */
+static void note_date(struct aws_client *c, const struct http_response *resp)
+{
+	time_t t;
+
+	if (http_date_parse(http_response_header(resp, "Date"), &t) < 0)
+		return;
+	c->clock_skew = t - time(NULL);
+	c->have_clock_skew = true;
+}
+
+bool aws_client_clock_skew(const struct aws_client *c, time_t *ret)
+{
+	if (c->have_clock_skew)
+		*ret = c->clock_skew;
+	return c->have_clock_skew;
+}
+
+/* Why no answer came. An answer over the size cap is said as such: strerror(E2BIG) is
+ * "Argument list too long". */
+static void transport_message(struct aws_error *err, int r, const struct http_response *resp)
+{
+	if (r == -E2BIG && resp->error[0])
+		aws_error_set(err, 0, NULL, "%s", resp->error);
+	else
+		aws_error_set(err, 0, NULL, "%s: %s", strerror(-r),
+		              resp->error[0] ? resp->error : "no response");
+}
+
 static const char *request_id(const struct http_response *resp)
 {
 	const char *id = http_response_header(resp, "x-amzn-RequestId");
@@ -402,6 +433,8 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 		                 MIN(left, AWS_ATTEMPT_TIMEOUT_MS), ret, &sent, err);
 		if (!sent)
 			goto out; /* credentials, signing, memory: nothing to retry */
+		if (r == 0)
+			note_date(c, ret);
 		if (r == 0 && ret->status >= 200 && ret->status < 300) {
 			retry_quota_release(&c->quota, last_cost);
 			if (c->trace)
@@ -421,8 +454,7 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 			if (!err->code && !err->message)
 				aws_error_set(err, 0, NULL, "HTTP %ld", ret->status);
 		} else if (!err->message) {
-			aws_error_set(err, 0, NULL, "%s: %s", strerror(-r),
-			              ret->error[0] ? ret->error : "no response");
+			transport_message(err, r, ret);
 		}
 
 		kind = retry_classify(r, ret->status, err->code);
@@ -507,6 +539,8 @@ int aws_call_many(struct aws_client *c, const struct aws_call *calls, size_t n,
 
 		wipe_strv(headers[i]);
 		headers[i] = NULL;
+		if (r == 0 && sent[k] == 0)
+			note_date(c, resp);
 		if (r == 0 && sent[k] == 0 && resp->status >= 200 && resp->status < 300) {
 			retry_quota_release(&c->quota, 0);
 			if (c->trace)
@@ -531,9 +565,11 @@ int aws_call_many(struct aws_client *c, const struct aws_call *calls, size_t n,
 				                              resp->status, resp->elapsed_ms,
 				                              errs[i].request_id, errs[i].code,
 				                              sent[k], -1 });
-			errs[i].http_status = resp->status;
+			errs[i].http_status = sent[k] < 0 ? 0 : resp->status;
 			errs[i].attempts = 1;
-			if (!errs[i].code && !errs[i].message)
+			if (sent[k] < 0)
+				transport_message(&errs[i], sent[k], resp);
+			else if (!errs[i].code && !errs[i].message)
 				aws_error_set(&errs[i], 0, NULL, "HTTP %ld", resp->status);
 			results[i] = sent[k] < 0 ? sent[k] : -EREMOTEIO;
 			http_response_done(resp);

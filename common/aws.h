@@ -77,6 +77,11 @@ int aws_client_region(struct aws_client *c, const char **ret, struct aws_error *
 int aws_client_credentials(struct aws_client *c, const struct aws_credentials **ret,
                            struct aws_error *err);
 
+/* AWS's clock minus ours (seconds), from the Date header of the latest answer, error or
+ * not; false before the first answer that had one. For expiries that other machines read
+ * (the controller's lock): the local clock may be off. */
+bool aws_client_clock_skew(const struct aws_client *c, time_t *ret);
+
 struct aws_call {
 	enum aws_service service;
 	const char *action;       /* for traces, retries and messages */

@@ -87,7 +87,7 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	r = buf_reserve(b, (size_t)n);
 	if (r < 0)
 		return r;
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	(void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
 	return 0;
 }

@@ -130,8 +130,9 @@ static int expand_user(const char *path, char **ret)
 		return *ret ? 0 : -ENOMEM;
 	}
 	slash = strchrnul(path + 1, '/');
-	if (slash == path + 1 && getenv("HOME")) {
-		home = strdup(getenv("HOME"));
+	h = slash == path + 1 ? getenv("HOME") : NULL;
+	if (h) {
+		home = strdup(h);
 		r = home ? 0 : -ENOMEM;
 	} else if (slash == path + 1) {
 		r = passwd_home(NULL, &home);
@@ -569,7 +570,9 @@ static int load_file(const char *path, struct ini **ret, char **ret_error)
 	if (!path)
 		return 0;
 	r = ini_load(path, ret, &e);
-	if (r == -ENOENT)
+	/* botocore's configparser.read() skips a file it cannot open, so the AWS CLI goes on
+	 * to the environment's keys or the next provider: so do we. */
+	if (r == -ENOENT || r == -EACCES || r == -EPERM)
 		return 0;
 	if ((r == -EINVAL || r == -E2BIG) && e.line > 0)
 		return set_errorf(ret_error, -EINVAL, "unable to parse '%s': line %u: %s", path,

@@ -60,6 +60,19 @@ static int set_keys(struct aws_credentials *ret, const char *id, const char *sec
 	return 0;
 }
 
+/* Keys from a peer (STS, IMDS, a container endpoint) go into HTTP headers: a control
+ * character or a space there would split or forge a header line. */
+static bool keys_printable(const char *id, const char *secret, const char *token)
+{
+	const char *const v[] = { id, secret, token };
+
+	for (size_t i = 0; i < ELEMENTSOF(v); i++)
+		for (const char *p = v[i]; p && *p; p++)
+			if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+				return false;
+	return true;
+}
+
 /* 1 when found, 0 when the environment has none, negative on error. */
 static int from_environment(struct aws_credentials *ret, struct aws_error *err)
 {
@@ -129,9 +142,8 @@ static int read_small_file(const char *path, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-/* Credentials out of an STS <Credentials> element. */
-static int sts_credentials(xmlDoc *doc, const char *source, struct aws_credentials *ret,
-                           struct aws_error *err)
+int aws_credentials_from_sts(xmlDoc *doc, const char *source, struct aws_credentials *ret,
+                             struct aws_error *err)
 {
 	xmlNode *cr = xml_find(xmlDocGetRootElement(doc), "Credentials");
 	_cleanup_secret_ char *id = NULL, *secret = NULL, *token = NULL;
@@ -142,7 +154,7 @@ static int sts_credentials(xmlDoc *doc, const char *source, struct aws_credentia
 	    xml_child_text(cr, "SecretAccessKey", &secret) < 0 ||
 	    xml_child_text(cr, "SessionToken", &token) < 0 ||
 	    xml_child_text(cr, "Expiration", &exp) < 0 || parse_iso8601(exp, &expiration) < 0 ||
-	    !*id || !*secret)
+	    !*id || !*secret || !keys_printable(id, secret, token))
 		return aws_error_set(err, -EBADMSG, NULL,
 		                     "STS answered without usable credentials");
 	return set_keys(ret, id, secret, token, expiration, source);
@@ -152,7 +164,7 @@ static const char *session_name(const char *configured, char *buf, size_t n)
 {
 	if (nonempty(configured))
 		return configured;
-	snprintf(buf, n, "asgswap-%lld", (long long)time(NULL));
+	(void)snprintf(buf, n, "asgswap-%lld", (long long)time(NULL));
 	return buf;
 }
 
@@ -186,7 +198,7 @@ static int from_web_identity(struct aws_client *c, const char *token_file, const
 	r = aws_query(c, &q, &doc, err);
 	if (r < 0)
 		return r;
-	return sts_credentials(doc, "web-identity", ret, err);
+	return aws_credentials_from_sts(doc, "web-identity", ret, err);
 }
 
 static int from_container(struct aws_client *c, struct aws_credentials *ret, struct aws_error *err);
@@ -275,7 +287,7 @@ static int assume_role(struct aws_client *c, const char *profile, const char *ro
 	r = aws_query(c, &q, &doc, err);
 	if (r < 0)
 		return r;
-	return sts_credentials(doc, "assume-role", ret, err);
+	return aws_credentials_from_sts(doc, "assume-role", ret, err);
 }
 
 /* 1 when the profile gave credentials, 0 when it names none, negative on error. */
@@ -327,6 +339,9 @@ int aws_credentials_from_json(const char *text, const char *source, struct aws_c
 	exp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Expiration"));
 	if (!nonempty(id) || !nonempty(secret) || (exp && parse_iso8601(exp, &expiration) < 0))
 		return aws_error_set(err, -EBADMSG, NULL, "%s credentials are incomplete", source);
+	if (!keys_printable(id, secret, token))
+		return aws_error_set(err, -EBADMSG, NULL,
+		                     "%s credentials hold characters that no key has", source);
 	return set_keys(ret, id, secret, token, expiration, source);
 }
 
@@ -491,6 +506,8 @@ int aws_imds_region(struct aws_client *c, char **ret, struct aws_error *err)
 	r = aws_client_imds(c, &imds);
 	if (r == 0)
 		r = imds_get(imds, "/latest/meta-data/placement/region", &region);
+	if (r >= 0 && !region)
+		r = -EBADMSG;
 	if (r < 0)
 		return aws_error_set(
 		        err, r, NULL,

@@ -11,6 +11,7 @@
 
 #include "aws.h"
 #include "imds.h"
+#include "xml.h"
 
 #define CREDS_MAX_ROLE_CHAIN       5
 #define CONTAINER_CREDENTIALS_HOST "http://169.254.170.2"
@@ -27,6 +28,11 @@ int aws_client_imds(struct aws_client *c, struct imds_client **ret);
  * ({AccessKeyId, SecretAccessKey, Token, Expiration[, Code]}). */
 int aws_credentials_from_json(const char *text, const char *source, struct aws_credentials *ret,
                               struct aws_error *err);
+
+/* Credentials out of the <Credentials> element of an STS AssumeRole or
+ * AssumeRoleWithWebIdentity answer. */
+int aws_credentials_from_sts(xmlDoc *doc, const char *source, struct aws_credentials *ret,
+                             struct aws_error *err);
 
 /* Parses ISO 8601 "2026-11-30T12:00:00Z" (fractions and +00:00 accepted) into UTC seconds. */
 int parse_iso8601(const char *s, time_t *ret);

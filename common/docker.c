@@ -119,6 +119,7 @@ struct call {
 	char *const *headers;
 	long timeout_ms;
 	int (*on_line)(void *, const char *, size_t);
+	int (*on_tick)(void *);
 	void *userdata;
 };
 
@@ -143,6 +144,7 @@ static int docker_do(struct docker_client *d, const struct call *c, struct http_
 		.timeout_ms = c->timeout_ms ? c->timeout_ms : DOCKER_TIMEOUT_MS,
 		.no_proxy = true,
 		.on_line = c->on_line,
+		.on_tick = c->on_tick,
 		.userdata = c->userdata,
 	};
 	return http_request(d->http, &req, resp);
@@ -223,16 +225,9 @@ int docker_registry_auth(const char *username, const char *password, const char 
 	return 0;
 }
 
-struct pull {
-	int (*progress)(void *userdata, const char *status);
-	void *userdata;
-	char *error; /* first errorDetail/error message */
-	bool not_found;
-};
-
-static int pull_line(void *userdata, const char *line, size_t len)
+int docker_pull_line(void *userdata, const char *line, size_t len)
 {
-	struct pull *p = userdata;
+	struct docker_pull *p = userdata;
 	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
 	const cJSON *e, *s;
 
@@ -261,13 +256,21 @@ static int pull_line(void *userdata, const char *line, size_t len)
 	return 0;
 }
 
+/* The daemon can stay silent for long (a slow registry, a big layer): progress hears of it. */
+static int docker_pull_tick(void *userdata)
+{
+	struct docker_pull *p = userdata;
+
+	return p->progress ? p->progress(p->userdata, NULL) : 0;
+}
+
 int docker_pull(struct docker_client *d, const char *name, const char *tag, const char *auth,
                 long timeout_ms, int (*progress)(void *userdata, const char *status),
                 void *userdata, struct docker_error *err)
 {
 	_cleanup_buf_ struct buf path = { 0 };
 	_cleanup_strv_free_ char **headers = NULL;
-	struct pull p = { .progress = progress, .userdata = userdata };
+	struct docker_pull p = { .progress = progress, .userdata = userdata };
 	struct http_response resp;
 	char *h = NULL;
 	int r;
@@ -294,7 +297,8 @@ int docker_pull(struct docker_client *d, const char *name, const char *tag, cons
 	                              .path = path.data,
 	                              .headers = headers,
 	                              .timeout_ms = timeout_ms,
-	                              .on_line = pull_line,
+	                              .on_line = docker_pull_line,
+	                              .on_tick = docker_pull_tick,
 	                              .userdata = &p },
 	              &resp);
 	/* The header holds a credential: wipe it. */
@@ -371,8 +375,6 @@ int docker_image_inspect(struct docker_client *d, const char *ref, struct docker
 {
 	_cleanup_buf_ struct buf path = { 0 };
 	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
-	const cJSON *test;
-	struct docker_image i = { 0 };
 	int r;
 
 	r = path_with("/images/", ref, "/json", true, &path);
@@ -381,6 +383,17 @@ int docker_image_inspect(struct docker_client *d, const char *ref, struct docker
 	r = get_json(d, path.data, "inspecting the image", &j, err);
 	if (r < 0)
 		return r;
+	r = docker_image_parse(j, ret);
+	if (r < 0)
+		return docker_error_set(err, r, 200, "inspecting the image: no Id");
+	return 0;
+}
+
+int docker_image_parse(const cJSON *j, struct docker_image *ret)
+{
+	const cJSON *test;
+	struct docker_image i = { 0 };
+
 	test = cJSON_GetObjectItemCaseSensitive(
 	        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "Config"),
 	                                         "Healthcheck"),
@@ -392,7 +405,7 @@ int docker_image_inspect(struct docker_client *d, const char *ref, struct docker
 	}
 	i.id = dup_string(cJSON_GetObjectItemCaseSensitive(j, "Id"));
 	if (!i.id)
-		return docker_error_set(err, -EBADMSG, 200, "inspecting the image: no Id");
+		return -EBADMSG;
 	*ret = i;
 	return 0;
 }
@@ -417,8 +430,6 @@ int docker_container_inspect(struct docker_client *d, const char *name,
 {
 	_cleanup_buf_ struct buf path = { 0 };
 	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
-	const cJSON *config, *labels, *state, *rc, *ec;
-	struct docker_container c = { 0 };
 	int r;
 
 	r = path_with("/containers/", name, "/json", false, &path);
@@ -427,6 +438,17 @@ int docker_container_inspect(struct docker_client *d, const char *name,
 	r = get_json(d, path.data, "inspecting the container", &j, err);
 	if (r < 0)
 		return r;
+	r = docker_container_parse(j, ret);
+	if (r == -EBADMSG)
+		return docker_error_set(err, r, 200, "inspecting the container: no Id or State");
+	return r;
+}
+
+int docker_container_parse(const cJSON *j, struct docker_container *ret)
+{
+	const cJSON *config, *labels, *state, *rc, *ec;
+	struct docker_container c = { 0 };
+
 	config = cJSON_GetObjectItemCaseSensitive(j, "Config");
 	labels = cJSON_GetObjectItemCaseSensitive(config, "Labels");
 	state = cJSON_GetObjectItemCaseSensitive(j, "State");
@@ -442,14 +464,13 @@ int docker_container_inspect(struct docker_client *d, const char *name,
 	c.running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "Running"));
 	c.restarting = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "Restarting"));
 	rc = cJSON_GetObjectItemCaseSensitive(j, "RestartCount");
-	c.restart_count =
-	        cJSON_IsNumber(rc) && rc->valuedouble >= 0 ? (unsigned)rc->valuedouble : 0;
+	/* valueint, which cJSON clamps to int: casting a huge valuedouble is undefined. */
+	c.restart_count = cJSON_IsNumber(rc) && rc->valueint >= 0 ? (unsigned)rc->valueint : 0;
 	ec = cJSON_GetObjectItemCaseSensitive(state, "ExitCode");
-	c.exit_code = cJSON_IsNumber(ec) ? (long)ec->valuedouble : 0;
+	c.exit_code = cJSON_IsNumber(ec) ? ec->valueint : 0;
 	if (!c.id || !c.status) {
 		docker_container_done(&c);
-		return docker_error_set(err, -EBADMSG, 200,
-		                        "inspecting the container: no Id or State");
+		return -EBADMSG;
 	}
 	*ret = c;
 	return 0;
@@ -497,8 +518,8 @@ static char *create_body(const struct docker_create *s)
 		char key[32], hp[16];
 		cJSON *arr, *b;
 
-		snprintf(key, sizeof(key), "%u/%s", s->ports[i].container, s->ports[i].proto);
-		snprintf(hp, sizeof(hp), "%u", s->ports[i].host);
+		(void)snprintf(key, sizeof(key), "%u/%s", s->ports[i].container, s->ports[i].proto);
+		(void)snprintf(hp, sizeof(hp), "%u", s->ports[i].host);
 		arr = cJSON_GetObjectItemCaseSensitive(bindings, key);
 		if (!arr)
 			arr = cJSON_AddArrayToObject(bindings, key);
@@ -594,7 +615,7 @@ int docker_container_stop(struct docker_client *d, const char *id, unsigned time
 {
 	char suffix[40];
 
-	snprintf(suffix, sizeof(suffix), "/stop?t=%u", timeout_s);
+	(void)snprintf(suffix, sizeof(suffix), "/stop?t=%u", timeout_s);
 	return simple(d, "POST", id, suffix, (long)timeout_s * 1000 + DOCKER_TIMEOUT_MS, 204, 304,
 	              404, "stopping the container", err);
 }

@@ -13,6 +13,7 @@
 
 #define DOCKER_SOCKET_DEFAULT "/var/run/docker.sock"
 
+struct cJSON;
 struct docker_client;
 
 /* What went wrong: the HTTP status (0 when no answer) and the daemon's message. */
@@ -40,7 +41,8 @@ int docker_registry_auth(const char *username, const char *password, const char 
 
 /*
  * POST /images/create?fromImage=NAME&tag=TAG. progress (may be NULL) is called for each
- * line of the stream with its `status` text; a negative return aborts the pull. 0 when the
+ * line of the stream with its `status` text, and with NULL about once a second in between,
+ * also while the daemon says nothing; a negative return aborts the pull. 0 when the
  * image was pulled; -ENOENT when the daemon says it does not exist or access is denied,
  * -EIO for another error reported in the stream or by status, a transport error otherwise.
  * auth is the X-Registry-Auth value or NULL.
@@ -48,6 +50,17 @@ int docker_registry_auth(const char *username, const char *password, const char 
 int docker_pull(struct docker_client *d, const char *name, const char *tag, const char *auth,
                 long timeout_ms, int (*progress)(void *userdata, const char *status),
                 void *userdata, struct docker_error *err);
+
+/* What docker_pull() learns from the stream, one line (without its newline) at a time:
+ * docker_pull_line() takes a struct docker_pull as userdata and returns 0, the progress
+ * callback's negative return, -EIO for an error in the line, or -E2BIG for a line too long. */
+struct docker_pull {
+	int (*progress)(void *userdata, const char *status);
+	void *userdata;
+	char *error; /* first errorDetail/error message, to free() */
+	bool not_found;
+};
+int docker_pull_line(void *userdata, const char *line, size_t len);
 
 struct docker_image {
 	char *id;
@@ -57,6 +70,8 @@ void docker_image_done(struct docker_image *i);
 /* GET /images/{ref}/json; -ENOENT when absent. */
 int docker_image_inspect(struct docker_client *d, const char *ref, struct docker_image *ret,
                          struct docker_error *err);
+/* Its answer, parsed: -EBADMSG without an Id. */
+int docker_image_parse(const struct cJSON *j, struct docker_image *ret);
 
 struct docker_container {
 	char *id;
@@ -75,6 +90,8 @@ void docker_container_done(struct docker_container *c);
 /* GET /containers/{name}/json; -ENOENT when there is no such container. */
 int docker_container_inspect(struct docker_client *d, const char *name,
                              struct docker_container *ret, struct docker_error *err);
+/* Its answer, parsed: -EBADMSG without an Id or State.Status. */
+int docker_container_parse(const struct cJSON *j, struct docker_container *ret);
 
 struct docker_port {
 	unsigned host, container;

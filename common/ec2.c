@@ -11,7 +11,11 @@
 
 static int append_states(xmlDoc *doc, void *userdata)
 {
-	struct lb_targets *t = userdata;
+	return ec2_instance_states_parse(doc, userdata);
+}
+
+int ec2_instance_states_parse(xmlDoc *doc, struct lb_targets *t)
+{
 	xmlNode *root = xmlDocGetRootElement(doc);
 
 	XML_FOREACH_CHILD(res, xml_child(root, "reservationSet"), "item")

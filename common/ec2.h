@@ -14,4 +14,7 @@
 int ec2_describe_instance_states(struct aws_client *c, char *const *ids, struct lb_targets *ret,
                                  struct aws_error *err);
 
+/* Appends (instanceId, instanceState/name) of every instance of a DescribeInstances page. */
+int ec2_instance_states_parse(xmlDoc *doc, struct lb_targets *t);
+
 #endif

@@ -54,37 +54,68 @@ void ecr_parse_error(const struct http_response *r, struct aws_error *err)
 	}
 }
 
-/* Decodes base64 "user:password" into its two halves; the decoded copy is wiped. */
+/* Decodes base64 "user:password" into its two halves; the decoded copy is wiped whole (by
+ * its size: it may hold a NUL, and it has none at all when decoding fails). */
 static int split_token(const char *token, struct ecr_auth *a)
 {
-	size_t n = strlen(token), pad = 0;
-	_cleanup_secret_ char *plain = NULL;
-	char *colon;
-	int len;
+	size_t n = strlen(token), pad = 0, size;
+	char *plain, *colon;
+	int len, r = -EBADMSG;
 
 	if (n == 0 || n % 4 != 0 || n > (size_t)INT32_MAX / 2)
 		return -EBADMSG;
-	plain = malloc(n / 4 * 3 + 1);
+	size = n / 4 * 3 + 1;
+	plain = malloc(size);
 	if (!plain)
 		return -ENOMEM;
 	len = EVP_DecodeBlock((unsigned char *)plain, (const unsigned char *)token, (int)n);
-	if (len < 0)
-		return -EBADMSG;
 	if (token[n - 1] == '=')
 		pad++;
 	if (token[n - 2] == '=')
 		pad++;
-	len -= (int)pad;
-	plain[len] = '\0';
-	if (memchr(plain, '\0', (size_t)len))
-		return -EBADMSG;
-	colon = strchr(plain, ':');
-	if (!colon || colon == plain || !colon[1])
-		return -EBADMSG;
-	a->username = strndup(plain, (size_t)(colon - plain));
-	a->password = strdup(colon + 1);
-	if (!a->username || !a->password)
+	if (len >= (int)pad) {
+		len -= (int)pad;
+		plain[len] = '\0';
+		colon = strchr(plain, ':');
+		if (!memchr(plain, '\0', (size_t)len) && colon && colon != plain && colon[1]) {
+			a->username = strndup(plain, (size_t)(colon - plain));
+			a->password = strdup(colon + 1);
+			r = a->username && a->password ? 0 : -ENOMEM;
+		}
+	}
+	explicit_bzero(plain, size);
+	free(plain);
+	return r;
+}
+
+int ecr_auth_from_json(const char *text, size_t len, struct ecr_auth *ret, struct aws_error *err)
+{
+	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_ParseWithLength(text, len);
+	_cleanup_ecr_auth_ struct ecr_auth a = { 0 };
+	const cJSON *data, *tok, *ep, *exp;
+	int r;
+
+	data = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "authorizationData"), 0);
+	tok = cJSON_GetObjectItemCaseSensitive(data, "authorizationToken");
+	ep = cJSON_GetObjectItemCaseSensitive(data, "proxyEndpoint");
+	exp = cJSON_GetObjectItemCaseSensitive(data, "expiresAt");
+	if (!cJSON_IsString(tok))
+		return aws_error_set(err, -EBADMSG, NULL,
+		                     "GetAuthorizationToken: no authorization token in the answer");
+	r = split_token(tok->valuestring, &a);
+	/* The parsed answer holds the token: wipe cJSON's copy before it is freed. */
+	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
+	if (r < 0)
+		return aws_error_set(
+		        err, r, NULL,
+		        "GetAuthorizationToken: the token is not base64 'user:password'");
+	if (cJSON_IsString(ep) && !(a.proxy_endpoint = strdup(ep->valuestring)))
 		return -ENOMEM;
+	/* Seconds since the epoch; beyond year 9999 it is not a time (and would not fit). */
+	if (cJSON_IsNumber(exp) && exp->valuedouble > 0 && exp->valuedouble < 253402300800.0)
+		a.expires_at = (time_t)exp->valuedouble;
+	*ret = a;
+	a = (struct ecr_auth){ 0 };
 	return 0;
 }
 
@@ -92,10 +123,7 @@ int ecr_get_authorization_token(struct aws_client *c, const char *registry_id, s
                                 struct aws_error *err)
 {
 	_cleanup_(cJSON_Deletep) cJSON *req = cJSON_CreateObject();
-	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
 	_cleanup_free_ char *body = NULL;
-	_cleanup_ecr_auth_ struct ecr_auth a = { 0 };
-	const cJSON *data, *tok = NULL, *ep, *exp;
 	struct http_response resp;
 	int r;
 
@@ -122,36 +150,9 @@ int ecr_get_authorization_token(struct aws_client *c, const char *registry_id, s
 		.parse_error = ecr_parse_error,
 	};
 	r = aws_call(c, &call, &resp, err);
-	if (r < 0)
-		goto out;
-	j = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
-	data = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "authorizationData"), 0);
-	tok = cJSON_GetObjectItemCaseSensitive(data, "authorizationToken");
-	ep = cJSON_GetObjectItemCaseSensitive(data, "proxyEndpoint");
-	exp = cJSON_GetObjectItemCaseSensitive(data, "expiresAt");
-	if (!cJSON_IsString(tok)) {
-		r = aws_error_set(err, -EBADMSG, NULL,
-		                  "GetAuthorizationToken: no authorization token in the answer");
-		goto out;
-	}
-	r = split_token(tok->valuestring, &a);
-	if (r < 0) {
-		aws_error_set(err, r, NULL,
-		              "GetAuthorizationToken: the token is not base64 'user:password'");
-		goto out;
-	}
-	if (cJSON_IsString(ep) && !(a.proxy_endpoint = strdup(ep->valuestring))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (cJSON_IsNumber(exp) && exp->valuedouble > 0)
-		a.expires_at = (time_t)exp->valuedouble;
-	*ret = a;
-	a = (struct ecr_auth){ 0 };
-out:
-	/* The parsed answer holds the token: wipe cJSON's copy before it is freed. */
-	if (cJSON_IsString(tok))
-		explicit_bzero(tok->valuestring, strlen(tok->valuestring));
+	if (r == 0)
+		r = ecr_auth_from_json(resp.body.data ? resp.body.data : "", resp.body.len, ret,
+		                       err);
 	http_response_done(&resp);
 	return r;
 }

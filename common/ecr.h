@@ -25,6 +25,10 @@ void ecr_auth_done(struct ecr_auth *a);
 int ecr_get_authorization_token(struct aws_client *c, const char *registry_id, struct ecr_auth *ret,
                                 struct aws_error *err);
 
+/* The GetAuthorizationToken answer: {"authorizationData": [{"authorizationToken",
+ * "proxyEndpoint", "expiresAt"}]}. -EBADMSG (err set) without a usable token. */
+int ecr_auth_from_json(const char *text, size_t len, struct ecr_auth *ret, struct aws_error *err);
+
 /* Whether host is ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]; ret_account (may be NULL) gets
  * the account id. */
 int ecr_parse_host(const char *host, char **ret_account);

@@ -71,9 +71,12 @@ static int targets_from_doc(xmlDoc *doc, const char *list, const char *id_path,
 		if (!items.nodes)
 			return -ENOMEM;
 	}
+	size_t count = items.n;
+
 	items.n = 0;
 	XML_FOREACH_CHILD(m, l, "member")
-		items.nodes[items.n++] = m;
+		if (items.n < count)
+			items.nodes[items.n++] = m;
 	r = targets_from(&items, id_path, state_path, ret);
 	free(items.nodes);
 	return r;

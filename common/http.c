@@ -158,6 +158,21 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+static int on_xferinfo(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	struct xfer *x = userdata;
+	int r;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	r = x->req->on_tick(x->req->userdata);
+	if (r < 0) {
+		x->error = r;
+		return 1;
+	}
+	return 0;
+}
+
 static int xfer_setup(struct http_client *c, CURL *e, struct xfer *x,
                       const struct http_request *req, struct http_response *resp)
 {
@@ -218,6 +233,11 @@ static int xfer_setup(struct http_client *c, CURL *e, struct xfer *x,
 	SET(CURLOPT_HEADERDATA, x);
 	SET(CURLOPT_ERRORBUFFER, resp->error);
 	SET(CURLOPT_PRIVATE, x);
+	if (req->on_tick) {
+		SET(CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+		SET(CURLOPT_XFERINFODATA, x);
+		SET(CURLOPT_NOPROGRESS, 0L);
+	}
 	if (!req->on_line)
 		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
 	if (strcasecmp(method, "HEAD") == 0)
@@ -279,13 +299,13 @@ static int xfer_finish(CURL *e, struct xfer *x, CURLcode rc)
 		x->error = -EIO;
 	r = x->error ? x->error : map_curl_error(rc);
 	if (r == -E2BIG)
-		snprintf(resp->error, sizeof(resp->error), "response larger than %zu bytes",
-		         x->max);
+		(void)snprintf(resp->error, sizeof(resp->error), "response larger than %zu bytes",
+		               x->max);
 	(void)curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
 	(void)curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &us);
 	resp->elapsed_ms = (long)(us / 1000);
 	if (r < 0 && !resp->error[0])
-		snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(rc));
+		(void)snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(rc));
 	curl_slist_free_all(x->headers);
 	x->headers = NULL;
 	buf_free(&x->line);
@@ -382,6 +402,38 @@ const char *http_response_header(const struct http_response *r, const char *name
 			found = v + 1 + strspn(v + 1, " \t");
 	}
 	return found;
+}
+
+int http_date_parse(const char *s, time_t *ret)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char wday[4], mon[4], tz[4];
+	int day, year, hh, mm, ss, n = 0;
+	const char *m;
+	struct tm tm = { 0 };
+	time_t t;
+
+	if (!s ||
+	    /* NOLINTNEXTLINE(cert-err34-c): field widths of 2 and 4 digits cannot overflow */
+	    sscanf(s, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d %3[A-Z]%n", wday, &day, mon,
+	           &year, &hh, &mm, &ss, tz, &n) != 8 ||
+	    s[n] != '\0' || !streq(tz, "GMT") || strlen(mon) != 3)
+		return -EINVAL;
+	m = strstr(months, mon);
+	if (!m || (m - months) % 3 != 0 || day < 1 || day > 31 || year < 1970 || hh > 23 ||
+	    mm > 59 || ss > 60)
+		return -EINVAL;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = (int)((m - months) / 3);
+	tm.tm_mday = day;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -EINVAL;
+	*ret = t;
+	return 0;
 }
 
 void http_response_done(struct http_response *r)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "buf.h"
 #include "macro.h"
@@ -33,6 +34,10 @@ struct http_request {
 	/* Streaming: called with each complete line of the body (no newline; a last unterminated
 	 * line too) instead of buffering it; a negative return aborts the transfer with it. */
 	int (*on_line)(void *userdata, const char *line, size_t len);
+	/* Called about once a second while the transfer runs, whether data flows or not (more
+	 * often while it does), with userdata; a negative return aborts the transfer with it.
+	 * For work that must go on during a long and silent transfer. */
+	int (*on_tick)(void *userdata);
 	void *userdata;
 };
 
@@ -64,6 +69,9 @@ int http_request_many(struct http_client *c, const struct http_request *reqs,
 
 /* Value of the last header with this name (case-insensitive), or NULL. */
 const char *http_response_header(const struct http_response *r, const char *name);
+/* An HTTP date (RFC 9110 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`), whatever the
+ * locale; -EINVAL for anything else. */
+int http_date_parse(const char *s, time_t *ret);
 void http_response_done(struct http_response *r);
 
 #endif

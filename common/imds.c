@@ -96,7 +96,8 @@ static int imds_token(struct imds_client *c)
 	if (c->token && time(NULL) < c->token_expiry)
 		return 0;
 	c->token = secret_free(c->token);
-	snprintf(ttl, sizeof(ttl), "X-aws-ec2-metadata-token-ttl-seconds: %d", IMDS_TOKEN_TTL_S);
+	(void)snprintf(ttl, sizeof(ttl), "X-aws-ec2-metadata-token-ttl-seconds: %d",
+	               IMDS_TOKEN_TTL_S);
 	r = imds_request(c, "PUT", "/latest/api/token", headers, &resp);
 	if (r == 0 && resp.status == 200 && resp.body.len > 0 &&
 	    !memchr(resp.body.data, '\n', resp.body.len) &&

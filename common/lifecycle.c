@@ -13,9 +13,7 @@ int asg_describe_instance_group(struct aws_client *c, const char *instance_id, c
 	_cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
 	struct query q;
 	_cleanup_query_ struct query *qp = &q;
-	_cleanup_free_ char *group = NULL, *state = NULL;
 	char *ids[] = { (char *)instance_id, NULL };
-	xmlNode *m;
 	int r;
 
 	r = query_init(&q, AWS_SVC_AUTOSCALING, "DescribeAutoScalingInstances");
@@ -24,10 +22,22 @@ int asg_describe_instance_group(struct aws_client *c, const char *instance_id, c
 		r = aws_query(c, &q, &doc, err);
 	if (r < 0)
 		return r;
-	m = xml_path(xml_find(xmlDocGetRootElement(doc), "AutoScalingInstances"), "member");
-	if (!m || xml_child_text(m, "AutoScalingGroupName", &group) < 0 || !*group)
+	r = asg_instance_group_parse(doc, ret_group, ret_state);
+	if (r == -ENOENT)
 		return aws_error_set(err, -ENOENT, NULL,
 		                     "instance '%s' is in no Auto Scaling group", instance_id);
+	return r;
+}
+
+int asg_instance_group_parse(xmlDoc *doc, char **ret_group, char **ret_state)
+{
+	_cleanup_free_ char *group = NULL, *state = NULL;
+	xmlNode *m;
+	int r;
+
+	m = xml_path(xml_find(xmlDocGetRootElement(doc), "AutoScalingInstances"), "member");
+	if (!m || xml_child_text(m, "AutoScalingGroupName", &group) < 0 || !*group)
+		return -ENOENT;
 	if (ret_state) {
 		r = xml_child_text(m, "LifecycleState", &state);
 		if (r == -ENOMEM)
@@ -64,7 +74,11 @@ const char *asg_tags_get(const struct asg_tags *t, const char *key)
 
 static int tags_page(xmlDoc *doc, void *userdata)
 {
-	struct asg_tags *t = userdata;
+	return asg_tags_add_page(doc, userdata);
+}
+
+int asg_tags_add_page(xmlDoc *doc, struct asg_tags *t)
+{
 	xmlNode *list = xml_find(xmlDocGetRootElement(doc), "Tags");
 
 	XML_FOREACH_CHILD(m, list, "member") {
@@ -152,11 +166,9 @@ static unsigned child_uint(const xmlNode *m, const char *name)
 int asg_describe_lifecycle_hooks(struct aws_client *c, const char *group,
                                  struct asg_lifecycle_hooks *ret, struct aws_error *err)
 {
-	_cleanup_asg_lifecycle_hooks_ struct asg_lifecycle_hooks h = { 0 };
 	_cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
 	struct query q;
 	_cleanup_query_ struct query *qp = &q;
-	xmlNode *list;
 	int r;
 
 	r = query_init(&q, AWS_SVC_AUTOSCALING, "DescribeLifecycleHooks");
@@ -165,13 +177,24 @@ int asg_describe_lifecycle_hooks(struct aws_client *c, const char *group,
 		r = aws_query(c, &q, &doc, err);
 	if (r < 0)
 		return r;
+	r = asg_lifecycle_hooks_parse(doc, group, ret);
+	if (r == -E2BIG)
+		return aws_error_set(err, r, NULL, "'%s' has over %d lifecycle hooks", group,
+		                     ASG_HOOKS_MAX);
+	return r;
+}
+
+int asg_lifecycle_hooks_parse(xmlDoc *doc, const char *group, struct asg_lifecycle_hooks *ret)
+{
+	_cleanup_asg_lifecycle_hooks_ struct asg_lifecycle_hooks h = { 0 };
+	xmlNode *list;
+
 	list = xml_find(xmlDocGetRootElement(doc), "LifecycleHooks");
 	XML_FOREACH_CHILD(m, list, "member") {
 		struct asg_lifecycle_hook k = { 0 }, *n;
 
 		if (h.n >= ASG_HOOKS_MAX)
-			return aws_error_set(err, -E2BIG, NULL, "'%s' has over %d lifecycle hooks",
-			                     group, ASG_HOOKS_MAX);
+			return -E2BIG;
 		if (xml_child_text(m, "LifecycleHookName", &k.name) < 0)
 			continue;
 		(void)xml_child_text(m, "AutoScalingGroupName", &k.group);

@@ -12,6 +12,7 @@
 
 #include "aws.h"
 #include "macro.h"
+#include "xml.h"
 
 #define ASG_TRANSITION_LAUNCHING   "autoscaling:EC2_INSTANCE_LAUNCHING"
 #define ASG_TRANSITION_TERMINATING "autoscaling:EC2_INSTANCE_TERMINATING"
@@ -25,6 +26,8 @@
  * -ENOENT (err set) when the instance is in no group. ret_state may be NULL. */
 int asg_describe_instance_group(struct aws_client *c, const char *instance_id, char **ret_group,
                                 char **ret_state, struct aws_error *err);
+/* Its answer: -ENOENT when doc names no group. */
+int asg_instance_group_parse(xmlDoc *doc, char **ret_group, char **ret_state);
 
 struct asg_tag {
 	char *key;
@@ -45,6 +48,8 @@ const char *asg_tags_get(const struct asg_tags *t, const char *key);
  * page. ret is replaced only on success. */
 int asg_describe_group_tags(struct aws_client *c, const char *group, char *const *keys,
                             struct asg_tags *ret, struct aws_error *err);
+/* Appends the tags of one DescribeTags page to t; -E2BIG past a sane count. */
+int asg_tags_add_page(xmlDoc *doc, struct asg_tags *t);
 
 struct asg_lifecycle_hook {
 	char *name;
@@ -65,6 +70,8 @@ void asg_lifecycle_hooks_done(struct asg_lifecycle_hooks *h);
 /* DescribeLifecycleHooks of one group; ret is replaced only on success. */
 int asg_describe_lifecycle_hooks(struct aws_client *c, const char *group,
                                  struct asg_lifecycle_hooks *ret, struct aws_error *err);
+/* Its answer (hooks without a group name get `group`); -E2BIG past a sane count. */
+int asg_lifecycle_hooks_parse(xmlDoc *doc, const char *group, struct asg_lifecycle_hooks *ret);
 
 /* CompleteLifecycleAction by instance id, result "CONTINUE" or "ABANDON". 0 when completed,
  * ASG_ACTION_NOT_ACTIVE when no action was pending, a negative errno otherwise. */

@@ -28,6 +28,7 @@ static bool stderr_is_journal(void)
 	struct stat st;
 	char tail;
 
+	/* NOLINTNEXTLINE(cert-err34-c): an overflow only fails the st_dev/st_ino match */
 	if (!e || sscanf(e, "%llu:%llu%c", &dev, &ino, &tail) != 2)
 		return false;
 	if (fstat(STDERR_FILENO, &st) < 0)
@@ -131,15 +132,15 @@ static void log_emit(int level, int error, const char *file, int line, const cha
 			free(owned[--o]);
 	}
 	if (name && log_color)
-		fprintf(stderr, "%s: \033[%sm%s:\033[0m %s\n", log_program,
-		        level <= LOG_ERR       ? "1;31"
-		        : level == LOG_WARNING ? "1;33"
-		                               : "2",
-		        name, msg);
+		(void)fprintf(stderr, "%s: \033[%sm%s:\033[0m %s\n", log_program,
+		              level <= LOG_ERR       ? "1;31"
+		              : level == LOG_WARNING ? "1;33"
+		                                     : "2",
+		              name, msg);
 	else if (name)
-		fprintf(stderr, "%s: %s: %s\n", log_program, name, msg);
+		(void)fprintf(stderr, "%s: %s: %s\n", log_program, name, msg);
 	else
-		fprintf(stderr, "%s: %s\n", log_program, msg);
+		(void)fprintf(stderr, "%s: %s\n", log_program, msg);
 }
 
 static int log_return(int error)

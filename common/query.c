@@ -78,7 +78,7 @@ void query_add_uint(struct query *q, const char *key, unsigned long long value)
 {
 	char v[32];
 
-	snprintf(v, sizeof(v), "%llu", value);
+	(void)snprintf(v, sizeof(v), "%llu", value);
 	query_add(q, key, v);
 }
 
@@ -141,6 +141,30 @@ static struct aws_call query_call(const struct query *q)
 	};
 }
 
+/* The document of a 2xx answer: XML whose root is <ActionResponse>, as every Query and EC2
+ * answer is; anything else (a proxy's or a captive portal's page) is no answer. */
+static int parse_answer(const struct http_response *resp, const char *action, xmlDoc **ret,
+                        struct aws_error *err)
+{
+	const xmlNode *root;
+	size_t n = strlen(action);
+	int r;
+
+	*ret = NULL;
+	r = xml_parse(resp->body.data ? resp->body.data : "", resp->body.len, ret);
+	if (r < 0)
+		return aws_error_set(err, r, NULL, "%s: the response is not XML", action);
+	root = xmlDocGetRootElement(*ret);
+	if (!root->name || strncmp((const char *)root->name, action, n) != 0 ||
+	    !streq((const char *)root->name + n, "Response")) {
+		xmlFreeDoc(*ret);
+		*ret = NULL;
+		return aws_error_set(err, -EBADMSG, NULL,
+		                     "%s: the response is not XML of %sResponse", action, action);
+	}
+	return 0;
+}
+
 int aws_query(struct aws_client *c, struct query *q, xmlDoc **ret, struct aws_error *err)
 {
 	struct http_response resp;
@@ -151,11 +175,8 @@ int aws_query(struct aws_client *c, struct query *q, xmlDoc **ret, struct aws_er
 		                     strerror(-q->error));
 	struct aws_call call = query_call(q);
 	r = aws_call(c, &call, &resp, err);
-	if (r == 0) {
-		r = xml_parse(resp.body.data ? resp.body.data : "", resp.body.len, ret);
-		if (r < 0)
-			aws_error_set(err, r, NULL, "%s: the response is not XML", q->action);
-	}
+	if (r == 0)
+		r = parse_answer(&resp, q->action, ret, err);
 	http_response_done(&resp);
 	return r;
 }
@@ -217,8 +238,13 @@ struct items_ctx {
 static int items_page(xmlDoc *doc, void *userdata)
 {
 	struct items_ctx *ctx = userdata;
-	struct query_items *it = ctx->items;
-	xmlNode *list = xml_find(xmlDocGetRootElement(doc), ctx->list_element);
+
+	return query_items_add(ctx->items, doc, ctx->list_element);
+}
+
+int query_items_add(struct query_items *it, xmlDoc *doc, const char *list_element)
+{
+	xmlNode *list;
 	xmlDoc **docs;
 	xmlDoc *copy;
 
@@ -233,7 +259,7 @@ static int items_page(xmlDoc *doc, void *userdata)
 	}
 	it->docs = docs;
 	it->docs[it->n_docs++] = copy;
-	list = xml_find(xmlDocGetRootElement(copy), ctx->list_element);
+	list = xml_find(xmlDocGetRootElement(copy), list_element);
 	XML_FOREACH_CHILD(m, list, "member") {
 		xmlNode **nodes = realloc(it->nodes, (it->n + 1) * sizeof(*nodes));
 
@@ -260,6 +286,86 @@ int aws_query_items(struct aws_client *c, struct query *q, const char *token_par
 	}
 	*ret = items;
 	return 0;
+}
+
+#define QUERY_MAX_PAGES 1000
+
+int aws_query_items_many(struct aws_client *c, struct query *const *qs, size_t n,
+                         const char *token_param, const char *token_element,
+                         const char *const *list_elements, struct query_items *items,
+                         struct aws_error *errs, int *results)
+{
+	_cleanup_free_ size_t *base = calloc(n ? n : 1, sizeof(*base));
+	_cleanup_free_ size_t *idx = calloc(n ? n : 1, sizeof(*idx));
+	_cleanup_free_ char **tokens = calloc(n ? n : 1, sizeof(*tokens));
+	_cleanup_free_ struct query **sub = calloc(n ? n : 1, sizeof(*sub));
+	_cleanup_free_ xmlDoc **docs = calloc(n ? n : 1, sizeof(*docs));
+	_cleanup_free_ struct aws_error *es = calloc(n ? n : 1, sizeof(*es));
+	_cleanup_free_ int *res = calloc(n ? n : 1, sizeof(*res));
+	int r = 0;
+
+	if (!base || !idx || !tokens || !sub || !docs || !es || !res)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		base[i] = qs[i]->body.len;
+		items[i] = (struct query_items){ 0 };
+		aws_error_clear(&errs[i]);
+		results[i] = 1; /* pending */
+	}
+	for (unsigned page = 0; r == 0; page++) {
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (results[i] != 1)
+				continue;
+			if (page == QUERY_MAX_PAGES) {
+				results[i] = aws_error_set(&errs[i], -ELOOP, NULL,
+				                           "%s: more than %u pages", qs[i]->action,
+				                           QUERY_MAX_PAGES);
+				continue;
+			}
+			if (tokens[i])
+				query_add(qs[i], token_param, tokens[i]);
+			sub[m] = qs[i];
+			idx[m++] = i;
+		}
+		if (m == 0)
+			break;
+		r = aws_query_many(c, sub, m, docs, es, res);
+		for (size_t k = 0; k < m; k++) {
+			size_t i = idx[k];
+			int e = r < 0 ? r : res[k];
+
+			qs[i]->body.len = base[i];
+			if (qs[i]->body.data)
+				qs[i]->body.data[base[i]] = '\0';
+			if (e == 0) {
+				free(tokens[i]);
+				tokens[i] = xml_text(
+				        xml_find(xmlDocGetRootElement(docs[k]), token_element));
+				e = query_items_add(&items[i], docs[k], list_elements[i]);
+			}
+			if (e < 0) {
+				results[i] = e;
+				errs[i] = es[k];
+				es[k] = (struct aws_error){ 0 };
+			} else if (!tokens[i] || !*tokens[i]) {
+				results[i] = 0;
+			}
+			if (docs[k])
+				xmlFreeDoc(docs[k]);
+			docs[k] = NULL;
+			aws_error_clear(&es[k]);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(tokens[i]);
+		if (r < 0 && results[i] == 1)
+			results[i] = r;
+		if (results[i] < 0)
+			query_items_done(&items[i]);
+	}
+	return r;
 }
 
 static bool has_element_children(const xmlNode *n)
@@ -379,13 +485,8 @@ int aws_query_many(struct aws_client *c, struct query *const *qs, size_t n, xmlD
 		size_t i = idx[k];
 
 		results[i] = r < 0 ? r : res[k];
-		if (results[i] == 0) {
-			results[i] = xml_parse(resps[k].body.data ? resps[k].body.data : "",
-			                       resps[k].body.len, &docs[i]);
-			if (results[i] < 0)
-				aws_error_set(&es[k], results[i], NULL,
-				              "%s: the response is not XML", qs[i]->action);
-		}
+		if (results[i] == 0)
+			results[i] = parse_answer(&resps[k], qs[i]->action, &docs[i], &es[k]);
 		errs[i] = es[k];
 		es[k] = (struct aws_error){ 0 };
 		http_response_done(&resps[k]);

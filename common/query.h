@@ -79,6 +79,17 @@ void query_items_done(struct query_items *items);
 int aws_query_items(struct aws_client *c, struct query *q, const char *token_param,
                     const char *token_element, const char *list_element, struct query_items *ret,
                     struct aws_error *err);
+/* Adds one page: a copy of doc, and the `member` children of its first list_element. */
+int query_items_add(struct query_items *items, xmlDoc *doc, const char *list_element);
+
+/* Every page of each of n queries, as aws_query_items() gives them for qs[i] into
+ * items[i], errs[i], results[i] (list_elements[i] names the list of qs[i]): the first
+ * pages side by side, then the next pages of those that have more, side by side. Returns
+ * 0 or a negative errno for the batch. */
+int aws_query_items_many(struct aws_client *c, struct query *const *qs, size_t n,
+                         const char *token_param, const char *token_element,
+                         const char *const *list_elements, struct query_items *items,
+                         struct aws_error *errs, int *results);
 
 /*
  * A Describe response's element as Query parameters: AWS Query responses mirror request

@@ -39,21 +39,28 @@ struct ctl_options {
 	char **args; /* positional arguments after the command (strv) */
 };
 
+/* Sees the answer of a call that succeeded; what names the call, for messages. */
+typedef int (*ctl_reply_fn)(void *userdata, const char *what, xmlDoc *doc);
+
 /* Calls collected to run side by side (the groups of a set), see ctl_batch_begin(). */
+struct ctl_batch_entry {
+	struct query *q;
+	char *what; /* for the error message */
+	ctl_reply_fn reply;
+	void *userdata;
+};
 struct ctl_batch {
-	struct query **qs;
-	char **what; /* for the error message */
+	struct ctl_batch_entry *v;
 	size_t n;
 };
 
 struct ctl_context {
 	struct ctl_options *o;
-	struct ctl_batch *batch; /* while non-NULL, ctl_tag/ctl_untag/ctl_update queue */
+	struct ctl_batch *batch; /* while non-NULL, ctl_send() and the calls on it queue */
 	struct aws_client *aws;
 	const char *command;
 	char *lock_nonce;   /* set once we hold the lock */
 	time_t lock_expiry; /* in AWS's clock */
-	time_t clock_skew;  /* AWS's clock (Date headers) minus ours */
 };
 
 enum ctl_state {
@@ -148,26 +155,47 @@ int ctl_wait(struct ctl_context *ctx, struct ctl_service *s, int set, enum ctl_w
              double timeout_s, bool resync);
 double ctl_now(void);
 
-/* ctl_move.c: policies, scheduled actions and alarms from one group to its pair. */
-int ctl_move_scaling(struct ctl_context *ctx, const struct ctl_group *from,
-                     const struct ctl_group *to);
+/* ctl_move.c: policies, scheduled actions and alarms from every group of from_set to its
+ * pair, the groups side by side; nothing is deleted before everything is created. */
+int ctl_move_scaling(struct ctl_context *ctx, struct ctl_service *s, int from_set);
 
 /* ctl_records.c */
 int ctl_tag(struct ctl_context *ctx, const struct ctl_group *g, const char *key, const char *value,
             bool propagate);
 int ctl_untag(struct ctl_context *ctx, const struct ctl_group *g, const char *key);
+/* The keys (NULL-terminated) that g carries, deleted in one call. */
+int ctl_untag_keys(struct ctl_context *ctx, const struct ctl_group *g, const char *const *keys);
 int ctl_update(struct ctl_context *ctx, const struct ctl_group *g, long min, long max,
                long desired);
 int ctl_terminate(struct ctl_context *ctx, const struct ctl_group *g, const char *id);
-/* Between begin and end, ctl_tag, ctl_untag and ctl_update queue their call; end sends
- * them side by side and returns the first failure (each failure logged). */
+/* Between begin and end, ctl_send() (and ctl_tag, ctl_untag, ctl_update, ctl_terminate,
+ * which use it) queue their call; end sends them side by side (at most 50 at a time) and
+ * returns the first failure, logged once. Only calls independent of each other share a
+ * batch. */
 void ctl_batch_begin(struct ctl_context *ctx);
 int ctl_batch_end(struct ctl_context *ctx);
+/* ctl_batch_end(), returning r instead when r is a failure (of queuing the calls). */
+int ctl_batch_end_after(struct ctl_context *ctx, int r);
+/* Sends q (query_init'ed; consumed) now, or queues it in the open batch. A failure is
+ * logged as "WHAT: CODE: message (...)", WHAT from fmt; reply (may be NULL) sees the answer
+ * of a call that succeeded. */
+int ctl_send(struct ctl_context *ctx, struct query *q, ctl_reply_fn reply, void *userdata,
+             const char *fmt, ...) _printf_(5, 6);
+/* Builds one call on ids[0..n) of group (at most ASG_MAX_INSTANCE_IDS). */
+typedef int (*ctl_ids_query_fn)(struct query *q, const char *group, char *const *ids, size_t n,
+                                bool flag);
+/* action on ids[i] (a strv, may be NULL) of each group i of set, in calls of at most
+ * ASG_MAX_INSTANCE_IDS: round k sends the k-th call of every group side by side, so the
+ * calls of one group go one after another. Nothing under --dry-run (the caller prints the
+ * plan lines). */
+int ctl_instance_calls(struct ctl_context *ctx, const struct ctl_set *set, char **const *ids,
+                       const char *action, ctl_ids_query_fn build, bool flag);
 int ctl_set_release(struct ctl_context *ctx, struct ctl_service *s, int from, int to,
                     const char *version, const char *phase);
 int ctl_clear_release(struct ctl_context *ctx, struct ctl_service *s);
 
-int ctl_clear_protection(struct ctl_context *ctx, const struct ctl_group *g);
+/* Scale-in protection cleared on every instance of set that has it, groups side by side. */
+int ctl_clear_protection(struct ctl_context *ctx, const struct ctl_set *set);
 
 /* Commands. */
 int ctl_status(struct ctl_context *ctx);

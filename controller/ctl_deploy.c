@@ -49,46 +49,64 @@ static int preflight(struct ctl_service *s, int live, int target)
 	return 0;
 }
 
-int ctl_clear_protection(struct ctl_context *ctx, const struct ctl_group *g)
+static int query_protection(struct query *q, const char *group, char *const *ids, size_t n,
+                            bool protect)
 {
-	_cleanup_strv_free_ char **ids = NULL;
-	struct aws_error err = { 0 };
-	int r;
+	return asg_query_set_instance_protection(q, group, ids, n, protect);
+}
 
-	for (size_t k = 0; k < g->asg->n_instances; k++)
-		if (g->asg->instances[k].protected_from_scale_in &&
-		    strv_extend(&ids, g->asg->instances[k].id) < 0)
-			return -ENOMEM;
+int ctl_clear_protection(struct ctl_context *ctx, const struct ctl_set *set)
+{
+	_cleanup_free_ char ***ids = calloc(set->n ? set->n : 1, sizeof(*ids));
+	bool any = false;
+	int r = 0;
+
 	if (!ids)
-		return 0;
-	r = ctl_step(ctx, "SetInstanceProtection %s ProtectedFromScaleIn=false (%zu instances)",
-	             g->asg->name, strv_length(ids));
-	if (r < 0 || ctx->o->dry_run)
-		return r;
-	r = asg_set_instance_protection(ctx->aws, g->asg->name, ids, false, &err);
-	if (r < 0)
-		return ctl_aws_failed(r, &err, "SetInstanceProtection '%s'", g->asg->name);
-	return 0;
+		return -ENOMEM;
+	for (size_t i = 0; r == 0 && i < set->n; i++) {
+		const struct asg_group *a = set->groups[i]->asg;
+
+		for (size_t k = 0; r == 0 && k < a->n_instances; k++)
+			if (a->instances[k].protected_from_scale_in)
+				r = strv_extend(&ids[i], a->instances[k].id);
+		if (r == 0 && ids[i]) {
+			any = true;
+			r = ctl_step(ctx,
+			             "SetInstanceProtection %s ProtectedFromScaleIn=false (%zu "
+			             "instances)",
+			             a->name, strv_length(ids[i]));
+		}
+	}
+	if (r == 0 && any)
+		r = ctl_instance_calls(ctx, set, ids, "SetInstanceProtection", query_protection,
+		                       false);
+	for (size_t i = 0; i < set->n; i++)
+		strv_free(ids[i]);
+	return r;
 }
 
 int ctl_abort_launch(struct ctl_context *ctx, struct ctl_service *s, int from, int to)
 {
-	int r;
+	int r = ctl_clear_protection(ctx, &s->sets[to]);
 
-	for (size_t i = 0; i < s->sets[to].n; i++) {
+	if (r < 0)
+		return r;
+	ctl_batch_begin(ctx);
+	for (size_t i = 0; r == 0 && i < s->sets[to].n; i++) {
 		const struct ctl_group *g = s->sets[to].groups[i];
 
-		r = ctl_clear_protection(ctx, g);
-		if (r == 0 && (g->asg->min || g->asg->desired))
+		if (g->asg->min || g->asg->desired)
 			r = ctl_update(ctx, g, 0, -1, 0);
-		if (r < 0)
-			return r;
 	}
-	for (size_t i = 0; i < s->sets[from].n; i++) {
+	r = ctl_batch_end_after(ctx, r);
+	if (r < 0)
+		return r;
+	ctl_batch_begin(ctx);
+	for (size_t i = 0; r == 0 && i < s->sets[from].n; i++)
 		r = ctl_untag(ctx, s->sets[from].groups[i], TAG_SAVED);
-		if (r < 0)
-			return r;
-	}
+	r = ctl_batch_end_after(ctx, r);
+	if (r < 0)
+		return r;
 	return ctl_clear_release(ctx, s);
 }
 
@@ -195,10 +213,13 @@ static int step_move(struct ctl_context *ctx, struct ctl_service *s, int live, i
 		}
 	}
 	r = ctl_batch_end(ctx);
-	for (size_t i = 0; r == 0 && i < s->sets[target].n; i++)
-		r = ctl_move_scaling(ctx, ctl_pair(s, s->sets[target].groups[i]),
-		                     s->sets[target].groups[i]);
-	return r;
+	return r < 0 ? r : ctl_move_scaling(ctx, s, live);
+}
+
+static int query_enter_standby(struct query *q, const char *group, char *const *ids, size_t n,
+                               bool decrement)
+{
+	return asg_query_enter_standby(q, group, ids, n, decrement);
 }
 
 static int step_standby(struct ctl_context *ctx, struct ctl_service *s, int live, int target,
@@ -206,13 +227,14 @@ static int step_standby(struct ctl_context *ctx, struct ctl_service *s, int live
 {
 	char *azr[] = { (char *)"AZRebalance", NULL };
 	struct ctl_set *set = &s->sets[live];
-	struct aws_error err = { 0 };
+	_cleanup_free_ char ***ids = NULL;
+	bool any = false;
 	char now[32];
 	int r = ctl_set_release(ctx, s, live, target, version, "standby");
 
 	if (r < 0)
 		return r;
-	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	(void)snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	/* Remember what asgswap suspends, so that finalize resumes only that. */
 	ctl_batch_begin(ctx);
 	for (size_t i = 0; r == 0 && i < set->n; i++) {
@@ -222,19 +244,25 @@ static int step_standby(struct ctl_context *ctx, struct ctl_service *s, int live
 		    !asg_group_tag(g->asg, TAG_SUSPENDED))
 			r = ctl_tag(ctx, g, TAG_SUSPENDED, "AZRebalance", false);
 	}
-	r = r < 0 ? r : ctl_batch_end(ctx);
+	r = ctl_batch_end_after(ctx, r);
+	ctl_batch_begin(ctx);
 	for (size_t i = 0; r == 0 && i < set->n; i++) {
 		const struct ctl_group *g = set->groups[i];
+		struct query q = { 0 };
 
 		if (asg_group_suspended(g->asg, "AZRebalance"))
 			continue;
 		r = ctl_step(ctx, "SuspendProcesses %s AZRebalance", g->asg->name);
-		if (r == 0 && !ctx->o->dry_run &&
-		    asg_suspend_processes(ctx->aws, g->asg->name, azr, &err) < 0)
-			r = ctl_aws_failed(-EREMOTEIO, &err, "SuspendProcesses '%s'", g->asg->name);
+		if (r < 0 || ctx->o->dry_run)
+			continue;
+		r = asg_query_suspend_processes(&q, g->asg->name, azr);
+		if (r < 0)
+			query_done(&q);
+		else
+			r = ctl_send(ctx, &q, NULL, NULL, "SuspendProcesses '%s'", g->asg->name);
 	}
-	for (size_t i = 0; r == 0 && i < set->n; i++)
-		r = ctl_clear_protection(ctx, set->groups[i]);
+	r = ctl_batch_end_after(ctx, r);
+	r = r < 0 ? r : ctl_clear_protection(ctx, set);
 	if (r < 0)
 		return r;
 	ctl_batch_begin(ctx);
@@ -246,26 +274,30 @@ static int step_standby(struct ctl_context *ctx, struct ctl_service *s, int live
 		if (r == 0 && !asg_group_tag(g->asg, TAG_STANDBY_SINCE))
 			r = ctl_tag(ctx, g, TAG_STANDBY_SINCE, now, false);
 	}
-	r = r < 0 ? r : ctl_batch_end(ctx);
+	r = ctl_batch_end_after(ctx, r);
+	if (r < 0)
+		return r;
+	ids = calloc(set->n ? set->n : 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
 	for (size_t i = 0; r == 0 && i < set->n; i++) {
 		const struct ctl_group *g = set->groups[i];
-		_cleanup_strv_free_ char **ids = NULL;
 
-		for (size_t k = 0; k < g->asg->n_instances; k++)
-			if (streq(g->asg->instances[k].lifecycle, "InService") &&
-			    strv_extend(&ids, g->asg->instances[k].id) < 0)
-				return -ENOMEM;
-		if (!ids)
+		for (size_t k = 0; r == 0 && k < g->asg->n_instances; k++)
+			if (streq(g->asg->instances[k].lifecycle, "InService"))
+				r = strv_extend(&ids[i], g->asg->instances[k].id);
+		if (r < 0 || !ids[i])
 			continue;
+		any = true;
 		r = ctl_step(ctx,
 		             "EnterStandby %s ShouldDecrementDesiredCapacity=true (%zu instances)",
-		             g->asg->name, strv_length(ids));
-		if (r < 0 || ctx->o->dry_run)
-			continue;
-		r = asg_enter_standby(ctx->aws, g->asg->name, ids, true, &err);
-		if (r < 0)
-			r = ctl_aws_failed(r, &err, "EnterStandby '%s'", g->asg->name);
+		             g->asg->name, strv_length(ids[i]));
 	}
+	/* Each group's batches of 20 one after another, the groups side by side. */
+	if (r == 0 && any)
+		r = ctl_instance_calls(ctx, set, ids, "EnterStandby", query_enter_standby, true);
+	for (size_t i = 0; i < set->n; i++)
+		strv_free(ids[i]);
 	return r;
 }
 

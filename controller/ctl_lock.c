@@ -11,8 +11,6 @@
 #include <time.h>
 
 #include "ctl.h"
-#include "http.h"
-#include "query.h"
 #include "log.h"
 #include "strutil.h"
 #include "banned.h"
@@ -49,78 +47,38 @@ static struct ctl_group *canonical(struct ctl_service *s)
 	return ctl_group_by_name(s, s->canonical->name);
 }
 
-/* AWS's clock from a response's Date header (RFC 7231 IMF-fixdate), or -1. */
-static time_t response_date(const struct http_response *resp)
-{
-	const char *d = http_response_header(resp, "Date");
-	struct tm tm = { 0 };
-	const char *end;
-
-	if (!d)
-		return -1;
-	end = strptime(d, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	return end && !*end ? timegm(&tm) : -1;
-}
-
-/* CreateOrUpdateTags of the lock, keeping the answer's Date: the expiry is in AWS's clock,
- * which every run shares, not ours. */
-static int put_lock_tag(struct ctl_context *ctx, struct ctl_service *s, const char *value,
-                        time_t *ret_date)
-{
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	struct http_response resp;
-	struct aws_error err = { 0 };
-	int r;
-
-	r = asg_query_set_tag(&q, s->canonical->name, TAG_LOCK, value, false);
-	if (r < 0)
-		return r;
-	struct aws_call call = {
-		.service = q.service,
-		.action = q.action,
-		.content_type = "application/x-www-form-urlencoded; charset=utf-8",
-		.body = q.body.data,
-		.body_len = q.body.len,
-		.max_response = XML_MAX_DOCUMENT,
-		.parse_error = query_parse_error,
-	};
-	r = aws_call(ctx->aws, &call, &resp, &err);
-	if (r == 0)
-		*ret_date = response_date(&resp);
-	http_response_done(&resp);
-	if (r < 0)
-		return ctl_aws_failed(r, &err, "CreateOrUpdateTags '%s' %s", s->canonical->name,
-		                      TAG_LOCK);
-	return 0;
-}
-
+/* Now in AWS's clock, which every run shares: the local clock of this machine may be off
+ * (the skew comes from the Date header of the latest answer, the first observation's
+ * at the latest). */
 static time_t aws_now(struct ctl_context *ctx)
 {
-	return time(NULL) + ctx->clock_skew;
+	time_t skew = 0;
+
+	(void)aws_client_clock_skew(ctx->aws, &skew);
+	return time(NULL) + skew;
 }
 
 static int write_lock(struct ctl_context *ctx, struct ctl_service *s)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		_cleanup_free_ char *v = NULL;
-		time_t expiry = aws_now(ctx) + ctl_lock_ttl(), date = -1;
+		struct aws_error err = { 0 };
+		time_t now = aws_now(ctx), expiry = now + ctl_lock_ttl();
 		int r;
 
 		if (asprintf(&v, "%s:%lld", ctx->lock_nonce, (long long)expiry) < 0)
 			return -ENOMEM;
-		log_debug("lock %s on '%s'", v, s->canonical->name);
-		r = put_lock_tag(ctx, s, v, &date);
+		log_debug("lock %s on '%s' (AWS's clock %+lld s from ours)", v, s->canonical->name,
+		          (long long)(now - time(NULL)));
+		r = asg_set_tag(ctx->aws, s->canonical->name, TAG_LOCK, v, false, &err);
 		if (r < 0)
-			return r;
+			return ctl_aws_failed(r, &err, "CreateOrUpdateTags '%s' %s",
+			                      s->canonical->name, TAG_LOCK);
 		ctx->lock_expiry = expiry;
-		if (date < 0)
+		/* The answer's Date moved our idea of AWS's time by more than a few seconds (no
+		 * answer had told it before): write the expiry again. */
+		if (llabs((long long)(aws_now(ctx) - now)) <= 5)
 			break;
-		/* Our clock is off from AWS's by more than a few seconds: write the expiry again
-		 * in AWS's time. */
-		if (llabs((long long)(date - aws_now(ctx))) <= 5)
-			break;
-		ctx->clock_skew = date - time(NULL);
 	}
 	return 0;
 }

@@ -58,12 +58,12 @@ static const char usage_head[] =
 
 static void usage(FILE *f)
 {
-	fputs(usage_head, f);
+	(void)fputs(usage_head, f);
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-		fprintf(f, "  %s\n", commands[i].usage);
-	fputs("\nexit codes: 0 done, 1 release failed and undone, 2 usage, 3 wrong state,\n"
-	      "4 AWS call failed, 5 interrupted or timed out\n",
-	      f);
+		(void)fprintf(f, "  %s\n", commands[i].usage);
+	(void)fputs("\nexit codes: 0 done, 1 release failed and undone, 2 usage, 3 wrong state,\n"
+	            "4 AWS call failed, 5 interrupted or timed out\n",
+	            f);
 }
 
 static const struct cmd_entry *find_command(const char *name)
@@ -280,6 +280,6 @@ int main(int argc, char **argv)
 	}
 	r = cmd->fn(&ctx);
 	free(ctx.lock_nonce);
-	fflush(stdout);
+	(void)fflush(stdout);
 	return r;
 }

@@ -13,94 +13,171 @@
 
 static struct ctl_batch the_batch;
 
+/* The most calls in flight at once: a batch larger than this goes out in slices. */
+#define CTL_BATCH_MAX 50
+
+static void entry_done(struct ctl_batch_entry *e);
+
 void ctl_batch_begin(struct ctl_context *ctx)
 {
+	/* What an error path left queued is never sent. */
+	for (size_t i = 0; i < the_batch.n; i++)
+		entry_done(&the_batch.v[i]);
+	free(the_batch.v);
+	the_batch = (struct ctl_batch){ 0 };
 	ctx->batch = &the_batch;
 }
 
-/* Queues q (moved in) when a batch is open: 1 when queued, 0 when the caller sends it. */
-static int batch_add(struct ctl_context *ctx, struct query *q, const char *fmt, ...) _printf_(3, 4);
-static int batch_add(struct ctl_context *ctx, struct query *q, const char *fmt, ...)
+static void entry_done(struct ctl_batch_entry *e)
 {
-	struct ctl_batch *b = ctx->batch;
-	struct query **qs, *copy;
-	char **what, *w = NULL;
-	va_list ap;
+	query_done(e->q);
+	free(e->q);
+	free(e->what);
+	*e = (struct ctl_batch_entry){ 0 };
+}
 
-	if (!b)
-		return 0;
-	qs = realloc(b->qs, (b->n + 1) * sizeof(*qs));
-	if (qs)
-		b->qs = qs;
-	what = realloc(b->what, (b->n + 1) * sizeof(*what));
-	if (what)
-		b->what = what;
-	copy = malloc(sizeof(*copy));
-	va_start(ap, fmt);
-	w = strdup_vprintf(fmt, ap);
-	va_end(ap);
-	if (!qs || !what || !copy || !w) {
+/* Queues q (moved in) in the open batch. */
+static int batch_add(struct ctl_batch *b, struct query *q, char *what, ctl_reply_fn reply,
+                     void *userdata)
+{
+	struct ctl_batch_entry *v = realloc(b->v, (b->n + 1) * sizeof(*v));
+	struct query *copy = malloc(sizeof(*copy));
+
+	if (v)
+		b->v = v;
+	if (!v || !copy) {
 		free(copy);
-		free(w);
+		free(what);
 		query_done(q);
 		return -ENOMEM;
 	}
 	*copy = *q;
 	*q = (struct query){ 0 };
-	b->qs[b->n] = copy;
-	b->what[b->n++] = w;
-	return 1;
+	b->v[b->n++] = (struct ctl_batch_entry){ copy, what, reply, userdata };
+	return 0;
+}
+
+/* Sends entries side by side; the first failure is logged and returned, and replies go
+ * to the calls that succeeded. */
+static int batch_send(struct ctl_context *ctx, struct ctl_batch_entry *v, size_t n)
+{
+	_cleanup_free_ struct query **qs = calloc(n, sizeof(*qs));
+	_cleanup_free_ xmlDoc **docs = calloc(n, sizeof(*docs));
+	_cleanup_free_ struct aws_error *errs = calloc(n, sizeof(*errs));
+	_cleanup_free_ int *results = calloc(n, sizeof(*results));
+	int r = 0;
+
+	if (!qs || !docs || !errs || !results)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		qs[i] = v[i].q;
+	r = aws_query_many(ctx->aws, qs, n, docs, errs, results);
+	if (r < 0)
+		r = ctl_aws_failed(r, NULL, "%s", v[0].what);
+	for (size_t i = 0; i < n; i++) {
+		if (r == 0 && results[i] < 0)
+			r = ctl_aws_failed(results[i], &errs[i], "%s", v[i].what);
+		else if (r == 0 && v[i].reply)
+			r = v[i].reply(v[i].userdata, v[i].what, docs[i]);
+		if (docs[i])
+			xmlFreeDoc(docs[i]);
+		aws_error_clear(&errs[i]);
+	}
+	return r;
 }
 
 int ctl_batch_end(struct ctl_context *ctx)
 {
 	struct ctl_batch *b = ctx->batch;
-	_cleanup_free_ xmlDoc **docs = NULL;
-	_cleanup_free_ struct aws_error *errs = NULL;
-	_cleanup_free_ int *results = NULL;
 	int r = 0;
 
 	ctx->batch = NULL;
-	if (!b || b->n == 0)
+	if (!b)
 		return 0;
-	docs = calloc(b->n, sizeof(*docs));
-	errs = calloc(b->n, sizeof(*errs));
-	results = calloc(b->n, sizeof(*results));
-	if (!docs || !errs || !results)
-		r = -ENOMEM;
-	else
-		r = aws_query_many(ctx->aws, b->qs, b->n, docs, errs, results);
-	for (size_t i = 0; i < b->n; i++) {
-		if (r == 0 && results && results[i] < 0)
-			r = ctl_aws_failed(results[i], &errs[i], "%s", b->what[i]);
-		if (docs && docs[i])
-			xmlFreeDoc(docs[i]);
-		if (errs)
-			aws_error_clear(&errs[i]);
-		query_done(b->qs[i]);
-		free(b->qs[i]);
-		free(b->what[i]);
-	}
-	free(b->qs);
-	free(b->what);
+	for (size_t i = 0; r == 0 && i < b->n; i += CTL_BATCH_MAX)
+		r = batch_send(ctx, b->v + i, MIN(b->n - i, (size_t)CTL_BATCH_MAX));
+	for (size_t i = 0; i < b->n; i++)
+		entry_done(&b->v[i]);
+	free(b->v);
 	*b = (struct ctl_batch){ 0 };
 	return r;
+}
+
+int ctl_batch_end_after(struct ctl_context *ctx, int r)
+{
+	int e = ctl_batch_end(ctx);
+
+	return r < 0 ? r : e;
+}
+
+int ctl_send(struct ctl_context *ctx, struct query *q, ctl_reply_fn reply, void *userdata,
+             const char *fmt, ...)
+{
+	_cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+	struct aws_error err = { 0 };
+	char *what = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) < 0)
+		what = NULL;
+	va_end(ap);
+	if (!what) {
+		query_done(q);
+		return -ENOMEM;
+	}
+	if (ctx->batch)
+		return batch_add(ctx->batch, q, what, reply, userdata);
+	r = aws_query(ctx->aws, q, &doc, &err);
+	if (r < 0)
+		r = ctl_aws_failed(r, &err, "%s", what);
+	else if (reply)
+		r = reply(userdata, what, doc);
+	query_done(q);
+	free(what);
+	return r;
+}
+
+int ctl_instance_calls(struct ctl_context *ctx, const struct ctl_set *set, char **const *ids,
+                       const char *action, ctl_ids_query_fn build, bool flag)
+{
+	int r = 0;
+
+	if (ctx->o->dry_run)
+		return 0;
+	for (size_t start = 0;; start += ASG_MAX_INSTANCE_IDS) {
+		bool any = false;
+
+		if (start > 0 && ctl_stop_requested())
+			return -EINTR;
+		ctl_batch_begin(ctx);
+		for (size_t i = 0; r == 0 && i < set->n; i++) {
+			const char *name = set->groups[i]->asg->name;
+			size_t n = strv_length(ids[i]);
+			struct query q = { 0 };
+
+			if (start >= n)
+				continue;
+			any = true;
+			r = build(&q, name, ids[i] + start,
+			          MIN(n - start, (size_t)ASG_MAX_INSTANCE_IDS), flag);
+			if (r < 0) {
+				query_done(&q);
+				break;
+			}
+			r = ctl_send(ctx, &q, NULL, NULL, "%s '%s'", action, name);
+		}
+		r = ctl_batch_end_after(ctx, r);
+		if (r < 0 || !any)
+			return r;
+	}
 }
 
 /* Sends q now, or queues it in the open batch. */
 static int send_or_queue(struct ctl_context *ctx, struct query *q, const char *what)
 {
-	_cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
-	struct aws_error err = { 0 };
-	int r = batch_add(ctx, q, "%s", what);
-
-	if (r != 0)
-		return r < 0 ? r : 0;
-	r = aws_query(ctx->aws, q, &doc, &err);
-	query_done(q);
-	if (r < 0)
-		return ctl_aws_failed(r, &err, "%s", what);
-	return 0;
+	return ctl_send(ctx, q, NULL, NULL, "%s", what);
 }
 
 int ctl_tag(struct ctl_context *ctx, const struct ctl_group *g, const char *key, const char *value,
@@ -124,26 +201,41 @@ int ctl_tag(struct ctl_context *ctx, const struct ctl_group *g, const char *key,
 	return send_or_queue(ctx, &q, what);
 }
 
-int ctl_untag(struct ctl_context *ctx, const struct ctl_group *g, const char *key)
+int ctl_untag_keys(struct ctl_context *ctx, const struct ctl_group *g, const char *const *keys)
 {
-	char *keys[] = { (char *)key, NULL };
-	_cleanup_free_ char *what = NULL;
+	_cleanup_strv_free_ char **present = NULL;
+	_cleanup_free_ char *list = NULL;
 	struct query q = { 0 };
-	int r;
+	struct buf b;
+	int r = 0;
 
-	if (!asg_group_tag(g->asg, key))
+	buf_init(&b, 0);
+	for (; *keys; keys++)
+		if (asg_group_tag(g->asg, *keys) &&
+		    (strv_extend(&present, *keys) < 0 ||
+		     buf_printf(&b, "%s%s", b.len ? " " : "", *keys) < 0))
+			r = -ENOMEM;
+	list = buf_steal(&b);
+	if (r < 0 || (present && !list))
+		return -ENOMEM;
+	if (!present)
 		return 0;
-	r = ctl_step(ctx, "DeleteTags %s %s", g->asg->name, key);
+	r = ctl_step(ctx, "DeleteTags %s %s", g->asg->name, list);
 	if (r < 0 || ctx->o->dry_run)
 		return r;
-	if (asprintf(&what, "DeleteTags '%s' %s", g->asg->name, key) < 0)
-		return -ENOMEM;
-	r = asg_query_delete_tags(&q, g->asg->name, keys);
+	r = asg_query_delete_tags(&q, g->asg->name, present);
 	if (r < 0) {
 		query_done(&q);
 		return r;
 	}
-	return send_or_queue(ctx, &q, what);
+	return ctl_send(ctx, &q, NULL, NULL, "DeleteTags '%s' %s", g->asg->name, list);
+}
+
+int ctl_untag(struct ctl_context *ctx, const struct ctl_group *g, const char *key)
+{
+	const char *keys[] = { key, NULL };
+
+	return ctl_untag_keys(ctx, g, keys);
 }
 
 int ctl_terminate(struct ctl_context *ctx, const struct ctl_group *g, const char *id)
@@ -177,11 +269,11 @@ int ctl_update(struct ctl_context *ctx, const struct ctl_group *g, long min, lon
 	int r;
 
 	if (min >= 0)
-		snprintf(a, sizeof(a), " MinSize=%ld", min);
+		(void)snprintf(a, sizeof(a), " MinSize=%ld", min);
 	if (max >= 0)
-		snprintf(b, sizeof(b), " MaxSize=%ld", max);
+		(void)snprintf(b, sizeof(b), " MaxSize=%ld", max);
 	if (desired >= 0)
-		snprintf(c, sizeof(c), " DesiredCapacity=%ld", desired);
+		(void)snprintf(c, sizeof(c), " DesiredCapacity=%ld", desired);
 	r = ctl_step(ctx, "UpdateAutoScalingGroup %s%s%s%s", g->asg->name, a, b, c);
 	if (r < 0 || ctx->o->dry_run)
 		return r;

@@ -26,13 +26,14 @@ static int standby_ids(const struct ctl_group *g, char ***ret)
 	return 0;
 }
 
-/* The processes asgswap suspended on g (asgswap:suspended), resumed. */
+/* The processes asgswap suspended on g (asgswap:suspended), resumed (queued when a batch
+ * is open). */
 static int resume_ours(struct ctl_context *ctx, const struct ctl_group *g)
 {
 	const char *susp = asg_group_tag(g->asg, TAG_SUSPENDED);
 	_cleanup_strv_free_ char **procs = NULL;
 	_cleanup_free_ char *copy = NULL;
-	struct aws_error err = { 0 };
+	struct query q = { 0 };
 	char *p, *comma;
 	int r;
 
@@ -53,30 +54,33 @@ static int resume_ours(struct ctl_context *ctx, const struct ctl_group *g)
 	r = ctl_step(ctx, "ResumeProcesses %s %s", g->asg->name, susp);
 	if (r < 0 || ctx->o->dry_run)
 		return r;
-	r = asg_resume_processes(ctx->aws, g->asg->name, procs, &err);
-	if (r < 0)
-		return ctl_aws_failed(r, &err, "ResumeProcesses '%s'", g->asg->name);
-	return 0;
+	r = asg_query_resume_processes(&q, g->asg->name, procs);
+	if (r < 0) {
+		query_done(&q);
+		return r;
+	}
+	return ctl_send(ctx, &q, NULL, NULL, "ResumeProcesses '%s'", g->asg->name);
 }
 
 /* Records asgswap keeps on a standby set, and the processes it suspended there; the
  * saved sizes go last, as they mark the set as ours until then. */
 static int clear_standby_records(struct ctl_context *ctx, const struct ctl_set *set)
 {
-	static const char *const keys[] = { TAG_SUSPENDED, TAG_STANDBY_SINCE, TAG_ROLLED_BACK,
-		                            TAG_SAVED };
+	static const char *const first[] = { TAG_SUSPENDED, TAG_STANDBY_SINCE, TAG_ROLLED_BACK,
+		                             NULL };
+	static const char *const last[] = { TAG_SAVED, NULL };
+	const char *const *rounds[] = { first, last };
 	int r = 0;
 
+	ctl_batch_begin(ctx);
 	for (size_t i = 0; r == 0 && i < set->n; i++)
 		r = resume_ours(ctx, set->groups[i]);
-	for (size_t k = 0; r == 0 && k < ELEMENTSOF(keys); k++) {
-		int e;
-
+	r = ctl_batch_end_after(ctx, r);
+	for (size_t k = 0; r == 0 && k < ELEMENTSOF(rounds); k++) {
 		ctl_batch_begin(ctx);
 		for (size_t i = 0; r == 0 && i < set->n; i++)
-			r = ctl_untag(ctx, set->groups[i], keys[k]);
-		e = ctl_batch_end(ctx);
-		r = r < 0 ? r : e;
+			r = ctl_untag_keys(ctx, set->groups[i], rounds[k]);
+		r = ctl_batch_end_after(ctx, r);
 	}
 	return r;
 }
@@ -116,18 +120,15 @@ int ctl_finalize_set(struct ctl_context *ctx, struct ctl_service *s, int set)
 			}
 		}
 	}
-	{
-		int e = ctl_batch_end(ctx);
-
-		r = r < 0 ? r : e;
-	}
+	r = ctl_batch_end_after(ctx, r);
 	if (r < 0)
 		return r;
 	ctl_step(ctx, "wait gone %s", ctl_set_name(set));
 	r = ctl_wait(ctx, s, set, WAIT_GONE, timeout, false);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < s->sets[set].n; i++) {
+	ctl_batch_begin(ctx);
+	for (size_t i = 0; r == 0 && i < s->sets[set].n; i++) {
 		const struct ctl_group *g = s->sets[set].groups[i];
 
 		if (g->asg->desired != 0) {
@@ -135,11 +136,10 @@ int ctl_finalize_set(struct ctl_context *ctx, struct ctl_service *s, int set)
 			            "instances: setting it back to 0",
 			            g->asg->name, g->asg->desired);
 			r = ctl_update(ctx, g, 0, -1, 0);
-			if (r < 0)
-				return r;
 		}
 	}
-	return clear_standby_records(ctx, &s->sets[set]);
+	r = ctl_batch_end_after(ctx, r);
+	return r < 0 ? r : clear_standby_records(ctx, &s->sets[set]);
 }
 
 int ctl_finalize(struct ctl_context *ctx)
@@ -223,67 +223,83 @@ static int standby_instances_running(struct ctl_context *ctx, struct ctl_service
 	return 0;
 }
 
-static int exit_standby(struct ctl_context *ctx, struct ctl_service *s, int set)
+static int query_exit_standby(struct query *q, const char *group, char *const *ids, size_t n,
+                              bool unused)
 {
-	struct aws_error err = { 0 };
-	int r;
-
-	for (size_t i = 0; i < s->sets[set].n; i++) {
-		const struct ctl_group *g = s->sets[set].groups[i];
-		_cleanup_strv_free_ char **ids = NULL;
-		const char *saved = asg_group_tag(g->asg, TAG_SAVED);
-		unsigned min, max, desired, n;
-
-		r = standby_ids(g, &ids);
-		if (r < 0)
-			return r;
-		n = (unsigned)strv_length(ids);
-		if (!saved || ctl_parse_saved(saved, &min, &max, &desired) < 0) {
-			min = g->asg->min;
-			max = MAX(g->asg->max, g->asg->desired + n);
-			desired = g->asg->desired + n;
-		}
-		/* ExitStandby raises desired by one per instance: make room first. */
-		if (g->asg->max < g->asg->desired + n) {
-			r = ctl_update(ctx, g, -1, MAX(max, g->asg->desired + n), -1);
-			if (r < 0)
-				return r;
-		}
-		if (ids) {
-			r = ctl_step(ctx, "ExitStandby %s (%u instances)", g->asg->name, n);
-			if (r < 0)
-				return r;
-			if (!ctx->o->dry_run) {
-				r = asg_exit_standby(ctx->aws, g->asg->name, ids, &err);
-				if (r < 0)
-					return ctl_aws_failed(r, &err, "ExitStandby '%s'",
-					                      g->asg->name);
-			}
-		}
-		r = ctl_update(ctx, g, min, max, desired);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	(void)unused;
+	return asg_query_exit_standby(q, group, ids, n);
 }
 
+/* The groups side by side: MaxSize raised where ExitStandby needs room, ExitStandby (each
+ * group's batches of 20 one after another), then the saved sizes restored. */
+static int exit_standby(struct ctl_context *ctx, struct ctl_service *s, int set)
+{
+	const struct ctl_set *st = &s->sets[set];
+	_cleanup_free_ char ***ids = calloc(st->n ? st->n : 1, sizeof(*ids));
+	_cleanup_free_ unsigned(*sizes)[3] = calloc(st->n ? st->n : 1, sizeof(*sizes));
+	bool any = false;
+	int r = 0;
+
+	if (!ids || !sizes)
+		return -ENOMEM;
+	ctl_batch_begin(ctx);
+	for (size_t i = 0; r == 0 && i < st->n; i++) {
+		const struct ctl_group *g = st->groups[i];
+		const char *saved = asg_group_tag(g->asg, TAG_SAVED);
+		unsigned *min = &sizes[i][0], *max = &sizes[i][1], *desired = &sizes[i][2], n;
+
+		r = standby_ids(g, &ids[i]);
+		if (r < 0)
+			break;
+		n = (unsigned)strv_length(ids[i]);
+		if (!saved || ctl_parse_saved(saved, min, max, desired) < 0) {
+			*min = g->asg->min;
+			*max = MAX(g->asg->max, g->asg->desired + n);
+			*desired = g->asg->desired + n;
+		}
+		/* ExitStandby raises desired by one per instance: make room first. */
+		if (g->asg->max < g->asg->desired + n)
+			r = ctl_update(ctx, g, -1, MAX(*max, g->asg->desired + n), -1);
+	}
+	r = ctl_batch_end_after(ctx, r);
+	for (size_t i = 0; r == 0 && i < st->n; i++) {
+		if (!ids[i])
+			continue;
+		any = true;
+		r = ctl_step(ctx, "ExitStandby %s (%zu instances)", st->groups[i]->asg->name,
+		             strv_length(ids[i]));
+	}
+	if (r == 0 && any)
+		r = ctl_instance_calls(ctx, st, ids, "ExitStandby", query_exit_standby, false);
+	if (r == 0) {
+		ctl_batch_begin(ctx);
+		for (size_t i = 0; r == 0 && i < st->n; i++)
+			r = ctl_update(ctx, st->groups[i], sizes[i][0], sizes[i][1], sizes[i][2]);
+		r = ctl_batch_end_after(ctx, r);
+	}
+	for (size_t i = 0; i < st->n; i++)
+		strv_free(ids[i]);
+	return r;
+}
+
+/* The set that a rollback leaves: protection cleared, min 0 / desired 0, marked. */
 static int empty_set(struct ctl_context *ctx, struct ctl_service *s, int set)
 {
-	int r;
+	int r = ctl_clear_protection(ctx, &s->sets[set]);
 
-	for (size_t i = 0; i < s->sets[set].n; i++) {
+	if (r < 0)
+		return r;
+	ctl_batch_begin(ctx);
+	for (size_t i = 0; r == 0 && i < s->sets[set].n; i++) {
 		const struct ctl_group *g = s->sets[set].groups[i];
 		const char *v = asg_group_tag(g->asg, TAG_VERSION);
 
-		r = ctl_clear_protection(ctx, g);
-		if (r == 0 && (g->asg->min || g->asg->desired))
+		if (g->asg->min || g->asg->desired)
 			r = ctl_update(ctx, g, 0, -1, 0);
 		if (r == 0 && v)
 			r = ctl_tag(ctx, g, TAG_ROLLED_BACK, v, false);
-		if (r < 0)
-			return r;
 	}
-	return 0;
+	return ctl_batch_end_after(ctx, r);
 }
 
 int ctl_rollback(struct ctl_context *ctx)
@@ -304,9 +320,7 @@ int ctl_rollback(struct ctl_context *ctx)
 		r = ctl_lock_take(ctx, &s);
 		if (r < 0)
 			return ctl_exit_code(r);
-		for (size_t i = 0; r == 0 && i < s.sets[to].n; i++)
-			r = ctl_move_scaling(ctx, s.sets[to].groups[i],
-			                     ctl_pair(&s, s.sets[to].groups[i]));
+		r = ctl_move_scaling(ctx, &s, to);
 		if (r == 0)
 			r = ctl_abort_launch(ctx, &s, from, to);
 		if (r < 0)
@@ -372,9 +386,7 @@ int ctl_rollback(struct ctl_context *ctx)
 	r = ctl_wait(ctx, &s, standby, WAIT_LIVE, timeout, false);
 	if (r < 0)
 		return ctl_stopped(ctx, &s, r, "waiting for the standby set");
-	for (size_t i = 0; r == 0 && i < s.sets[live].n; i++)
-		r = ctl_move_scaling(ctx, s.sets[live].groups[i],
-		                     ctl_pair(&s, s.sets[live].groups[i]));
+	r = ctl_move_scaling(ctx, &s, live);
 	if (r == 0)
 		r = empty_set(ctx, &s, live);
 	if (r == 0)

@@ -58,7 +58,7 @@ int ctl_step(struct ctl_context *ctx, const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
-	fflush(stdout);
+	(void)fflush(stdout);
 	return 0;
 }
 
@@ -117,10 +117,10 @@ static void progress(struct ctl_context *ctx, const struct ctl_set *set, int k,
 	if (ctx->o->quiet)
 		goto keep;
 	if (tty) {
-		fprintf(stderr, "\r\033[K%s, %.0f s", line, elapsed);
-		fflush(stderr);
+		(void)fprintf(stderr, "\r\033[K%s, %.0f s", line, elapsed);
+		(void)fflush(stderr);
 	} else if (!*last || !streq(*last, line)) {
-		fprintf(stderr, "%s, %.0f s\n", line, elapsed);
+		(void)fprintf(stderr, "%s, %.0f s\n", line, elapsed);
 	}
 keep:
 	free(*last);
@@ -195,6 +195,6 @@ int ctl_wait(struct ctl_context *ctx, struct ctl_service *s, int set, enum ctl_w
 		sleep_s(MIN(poll, timeout_s - (ctl_now() - start) + 0.01));
 	}
 	if (tty && !ctx->o->quiet)
-		fputc('\n', stderr);
+		(void)fputc('\n', stderr);
 	return r;
 }

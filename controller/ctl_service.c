@@ -60,7 +60,9 @@ int ctl_aws_failed(int r, struct aws_error *err, const char *fmt, ...)
 		log_error("%s: %s", what ? what : "",
 		          err && err->message ? err->message : strerror(-r));
 	aws_error_clear(err);
-	return r < 0 ? r : -EIO;
+	/* A call that timed out failed at AWS (exit 4); -ETIMEDOUT means the command's own
+	 * wait ran out (exit 5). */
+	return r < 0 && r != -ETIMEDOUT ? r : -EIO;
 }
 
 int ctl_parse_saved(const char *s, unsigned *min, unsigned *max, unsigned *desired)

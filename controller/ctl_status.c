@@ -73,18 +73,17 @@ static int status_json(const struct ctl_service *s, cJSON *into)
 		const struct ctl_set *set = &s->sets[k];
 		cJSON *js = cJSON_AddObjectToObject(sets, ctl_set_name(k)), *groups;
 		time_t when;
+		struct tm tm;
+		char iso[32];
 
 		cJSON_AddStringToObject(js, "state", ctl_state_name(set->state));
 		if (set->version)
 			cJSON_AddStringToObject(js, "version", set->version);
 		else
 			cJSON_AddNullToObject(js, "version");
-		if (standby_since(set, &when) >= 0) {
-			char iso[32];
-			struct tm tm;
-
-			gmtime_r(&when, &tm);
-			strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		/* The time comes from a tag: one that does not print is no time at all. */
+		if (standby_since(set, &when) >= 0 && gmtime_r(&when, &tm) &&
+		    strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0) {
 			cJSON_AddStringToObject(js, "standby_since", iso);
 		} else {
 			cJSON_AddNullToObject(js, "standby_since");
@@ -168,7 +167,7 @@ static void status_text(const struct ctl_service *s)
 			       i ? "" : ctl_state_name(set->state), v ? v : "-", a->name, a->min,
 			       a->max, a->desired);
 			if (!a->n_instances)
-				fputs("-", stdout);
+				(void)fputs("-", stdout);
 			/* One count per lifecycle state and health, in order of appearance. */
 			for (size_t j = 0; j < a->n_instances; j++) {
 				unsigned n = 0;
@@ -190,9 +189,9 @@ static void status_text(const struct ctl_service *s)
 				       g->instances[j].health);
 			}
 			if (i == 0 && set->state == CTL_STANDBY && age >= 0) {
-				fputs("  (standby for ", stdout);
+				(void)fputs("  (standby for ", stdout);
 				print_duration(age);
-				fputs(", billed)", stdout);
+				(void)fputs(", billed)", stdout);
 			}
 			putchar('\n');
 		}

@@ -5,7 +5,8 @@ set -eu
 
 PACKAGES="build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev
 libcjson-dev libsystemd-dev libcmocka-dev valgrind clang-format python3
-docker.io docker-registry busybox-static apache2-utils"
+docker.io docker-registry busybox-static apache2-utils
+cppcheck clang-tidy clang libclang-rt-dev"
 # `tests/deps.sh --packaging` (make deps-packaging): the tools of make deb/rpm and of the
 # packaging checks, which tests/integration/test_packaging.py skips when they are missing.
 if [ "${1:-}" = "--packaging" ]; then

@@ -5,8 +5,8 @@
     budget 50 ms. Read from the agent's --verbose line "creating container", which it logs
     right before the request.
   - peak RSS of a --once boot (ru_maxrss of the child, as /usr/bin/time reports it); 16 MiB.
-  - private memory while it supervises (Private_Dirty + Private_Clean of smaps_rollup);
-    4 MiB.
+  - private memory while it supervises (Private_Dirty + Private_Clean of smaps_rollup), the
+    largest of samples over several supervisor polls after READY=1; 4 MiB.
 Prints one table; exits 1 when a budget is exceeded."""
 import os
 import signal
@@ -29,6 +29,8 @@ RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 BUDGET_CREATE_MS = 50
 BUDGET_RSS_KIB = 16 * 1024
 BUDGET_PRIVATE_KIB = 4 * 1024
+SUPERVISE_WINDOW_S = 6.5
+SAMPLE_EVERY_S = 0.25
 
 
 def main():
@@ -122,12 +124,22 @@ def main():
             seen = ""
             while "READY=1" not in seen:
                 seen += notify.recv(65536).decode()
-            fields = {}
-            with open(f"/proc/{p.pid}/smaps_rollup") as f:
-                for line in f:
-                    k, _, rest = line.partition(":")
-                    if rest.strip().endswith("kB"):
-                        fields[k] = int(rest.split()[0])
+            # Steady state: the largest of samples over SUPERVISE_WINDOW_S, which spans
+            # several of the supervisor's polls (every 2 s), not just the moment of READY=1.
+            fields, end = {}, time.monotonic() + SUPERVISE_WINDOW_S
+            while True:
+                sample = {}
+                with open(f"/proc/{p.pid}/smaps_rollup") as f:
+                    for line in f:
+                        k, _, rest = line.partition(":")
+                        if rest.strip().endswith("kB"):
+                            sample[k] = int(rest.split()[0])
+                if (sample["Private_Dirty"] + sample["Private_Clean"] >
+                        fields.get("Private_Dirty", 0) + fields.get("Private_Clean", 0)):
+                    fields = sample
+                if time.monotonic() >= end:
+                    break
+                time.sleep(SAMPLE_EVERY_S)
             private = fields["Private_Dirty"] + fields["Private_Clean"]
         finally:
             p.send_signal(signal.SIGTERM)

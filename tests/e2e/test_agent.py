@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import bed
 import dockerbed
+from faultproxy import FaultProxy
 from imds import Imds
 from motobed import Moto
 
@@ -254,6 +255,42 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(p.wait(timeout=60), 0, self.log_of(p))
         self.assertEqual(self.labels()[:2], (f"127.0.0.1:{port}/plain", "2"))
         self.assertEqual(self.results(), [("CONTINUE", None)])
+
+    def test_long_pull_extends_the_start_timeout_and_heartbeats_the_hook(self):
+        # A registry that holds the manifest for 8 s: dockerd streams nothing meanwhile, so
+        # only a keep-alive that does not wait for progress lines reaches systemd and the hook.
+        proxy = FaultProxy(f"http://{self.docker.registry.host}")
+        self.addCleanup(proxy.stop)
+        proxy.latency(8000, path="/v2/app/manifests/", count=1)
+        registry = proxy.url.split("//", 1)[1]
+        self.group("app", "1")
+        p = self.start_agent(registry=registry, extra_env={"ASGSWAP_TEST_KEEPALIVE_MS": "500"})
+
+        def manifest():
+            return next((e for e in proxy.log() if e["path"].startswith("/v2/app/manifests/")),
+                        None)
+        bed.wait_until(lambda: manifest() is not None or p.poll() is not None, timeout=30,
+                       what="the pull reaching the registry")
+        self.assertIsNone(p.poll(), self.log_of(p))
+        extends, beats = [], []
+
+        def kept_alive():
+            extends[:] = [f for f in self.notify.fields() if f.startswith("EXTEND_TIMEOUT_USEC=")]
+            beats[:] = [c for c in self.moto.lifecycle_calls()
+                        if c["action"] == "RecordLifecycleActionHeartbeat"
+                        and c["InstanceId"] == self.instance]
+            return len(extends) >= 2 and len(beats) >= 2
+        bed.wait_until(kept_alive, timeout=6, what="keep-alives while the registry is silent")
+        self.assertIsNone(manifest()["status"], "the registry answered before the keep-alives")
+        self.assertEqual(p.wait(timeout=60), 0, self.log_of(p))
+        self.assertEqual({(c["LifecycleHookName"], c["error"]) for c in beats}, {("launch", None)})
+        self.assertEqual(self.results(), [("CONTINUE", None)])
+        fields = self.notify.fields()
+        first = fields.index(extends[0])
+        self.assertLess(fields.index(f"STATUS=pulling {registry}/app:1"), first)
+        self.assertLess(first, fields.index("READY=1"))
+        self.assertTrue(all(int(f.split("=", 1)[1]) > 0 for f in extends), extends)
+        self.assertEqual(self.labels()[:2], (f"{registry}/app", "1"))
 
     def test_image_that_does_not_exist(self):
         self.group("app", "404")

@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *copy = malloc(size + 3), *parts[3];
+	char *copy = malloc(size + 3), *parts[3] = { NULL, NULL, NULL };
 	struct imageref r = { 0 };
 	const char *why = NULL;
 	size_t n = 0, start = 0;

@@ -61,7 +61,7 @@ static unsigned replay_dir(const char *dir, unsigned *bad)
 				                       b.len);
 				n++;
 			} else {
-				fprintf(stderr, "%s: unreadable\n", path);
+				(void)fprintf(stderr, "%s: unreadable\n", path);
 				(*bad)++;
 			}
 			buf_free(&b);

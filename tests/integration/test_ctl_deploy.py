@@ -320,6 +320,134 @@ class SideBySideTest(CtlCase):
         self.assertEqual(self.status()["live"], "green")
 
 
+    MOVE = ["DescribePolicies", "DescribeScheduledActions", "DescribeAlarms", "PutScalingPolicy",
+            "PutScheduledUpdateGroupAction", "PutMetricAlarm", "DeletePolicy",
+            "DeleteScheduledAction"]
+
+    def scaled_pairs(self, n):
+        for k in range(n):
+            self.pair(f"s{k}", live=1)
+            step = self.asg.put_scaling_policy(
+                AutoScalingGroupName=f"s{k}-blue", PolicyName="step", PolicyType="StepScaling",
+                AdjustmentType="ChangeInCapacity",
+                StepAdjustments=[{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}])
+            self.asg.put_scaling_policy(
+                AutoScalingGroupName=f"s{k}-blue", PolicyName="simple",
+                PolicyType="SimpleScaling", AdjustmentType="ChangeInCapacity",
+                ScalingAdjustment=1)
+            self.asg.put_scheduled_update_group_action(
+                AutoScalingGroupName=f"s{k}-blue", ScheduledActionName="nightly",
+                Recurrence="0 2 * * *", MinSize=1)
+            self.cw.put_metric_alarm(
+                AlarmName=f"s{k}-cpu", MetricName="CPUUtilization", Namespace="AWS/EC2",
+                Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=70,
+                ComparisonOperator="GreaterThanThreshold", AlarmActions=[step["PolicyARN"]],
+                Dimensions=[{"Name": "AutoScalingGroupName", "Value": f"s{k}-blue"}])
+
+    def scaling_on(self, colour, n):
+        """Each group's policies and actions, and where each alarm points (group, policy)."""
+        arns = {}
+        out = {}
+        for k in range(n):
+            g = f"s{k}-{colour}"
+            pols = self.asg.describe_policies(AutoScalingGroupName=g)["ScalingPolicies"]
+            arns.update({p["PolicyARN"]: (p["AutoScalingGroupName"], p["PolicyName"])
+                         for p in pols})
+            acts = self.asg.describe_scheduled_actions(
+                AutoScalingGroupName=g)["ScheduledUpdateGroupActions"]
+            out[g] = (sorted(p["PolicyName"] for p in pols),
+                      sorted(a["ScheduledActionName"] for a in acts))
+        alarms = {a["AlarmName"]: ([arns.get(x, "stale") for x in a["AlarmActions"]],
+                                   a["Dimensions"][0]["Value"])
+                  for a in self.cw.describe_alarms()["MetricAlarms"]}
+        return out, alarms
+
+    def test_standby_and_scaling_moves_run_concurrently(self):
+        """EnterStandby, ExitStandby, the moves of policies, scheduled actions and alarms, and
+        rollback's size updates: 400 ms each, four groups cost a few rounds of 400 ms, not
+        one call after another."""
+        n = 4
+        self.scaled_pairs(n)
+        slow = self.MOVE + ["EnterStandby", "ExitStandby", "SuspendProcesses",
+                            "ResumeProcesses", "UpdateAutoScalingGroup"]
+        with FaultProxy(self.moto.url) as proxy:
+            env = self.env(AWS_ENDPOINT_URL=proxy.url)
+            timings = {}
+            for cmd in (("deploy", IMAGE, "2.0"), ("rollback", IMAGE)):
+                proxy.clear()
+                proxy.latency(400, action=slow)
+                t0 = time.monotonic()
+                self.ok(*cmd, *FAST, env=env)
+                calls = proxy.calls()
+                timings[cmd[0]] = (time.monotonic() - t0, sum(calls.get(a, 0) for a in slow))
+                for a in ("EnterStandby" if cmd[0] == "deploy" else "ExitStandby",
+                          "PutScalingPolicy", "PutMetricAlarm", "DeletePolicy",
+                          "DeleteScheduledAction"):
+                    self.assertEqual(calls.get(a), n * (2 if "Policy" in a else 1),
+                                     f"{cmd[0]}: {a}")
+                if cmd[0] == "deploy":
+                    self.assertEqual(self.states("s3-blue"), ["Standby"])
+                    scaling, alarms = self.scaling_on("green", n)
+                    self.assertEqual(scaling, {f"s{k}-green": (["simple", "step"], ["nightly"])
+                                               for k in range(n)})
+                    self.assertEqual(alarms, {f"s{k}-cpu": ([(f"s{k}-green", "step")],
+                                                            f"s{k}-green") for k in range(n)})
+        for cmd, (wall, slow_calls) in timings.items():
+            # One after another would be slow_calls x 0.4 s.
+            self.assertGreaterEqual(slow_calls, 40, cmd)
+            self.assertLess(wall, slow_calls * 0.4 / 3,
+                            f"{cmd}: {slow_calls} calls of 400 ms took {wall:.1f} s")
+        self.assertEqual(self.states("s3-blue"), ["InService"])
+        self.assertEqual(self.sizes("s3-blue"), (1, 4, 1))
+        self.assertEqual(self.sizes("s3-green"), (0, 4, 0))
+        scaling, alarms = self.scaling_on("blue", n)
+        self.assertEqual(scaling, {f"s{k}-blue": (["simple", "step"], ["nightly"])
+                                   for k in range(n)})
+        self.assertEqual(alarms, {f"s{k}-cpu": ([(f"s{k}-blue", "step")], f"s{k}-blue")
+                                  for k in range(n)})
+        self.assertEqual(self.status()["live"], "blue")
+
+
+    def test_a_failure_in_a_side_by_side_round_stops_before_any_delete(self):
+        """One call of a round fails: one clear line, exit 4, nothing deleted from the old set
+        (the other calls of the round may have run), and the same command finishes it."""
+        n = 3
+        for action, what in (("PutScalingPolicy", r"PutScalingPolicy '\w+' on 's\d-green'"),
+                             ("PutMetricAlarm", r"PutMetricAlarm 's\d-cpu'")):
+            with self.subTest(action=action):
+                self.moto.reset()
+                self.setUp()
+                self.scaled_pairs(n)
+                with FaultProxy(self.moto.url) as proxy:
+                    proxy.add_rule(type="error", action=action, status=400, count=1,
+                                   code="AccessDenied", message="not allowed")
+                    p = self.run_ctl("deploy", IMAGE, "2.0", *FAST,
+                                     env=self.env(AWS_ENDPOINT_URL=proxy.url))
+                    log = [e["action"] for e in proxy.log()]
+                self.assertEqual(p.returncode, 4, p.stderr)
+                self.assertRegex(p.stderr.splitlines()[-1],
+                                 rf"^asgswap: error: {what}: AccessDenied: not allowed "
+                                 r"\(HTTP 400")
+                self.assertEqual(log.count(action), n * (2 if action == "PutScalingPolicy"
+                                                         else 1))
+                for a in ("DeletePolicy", "DeleteScheduledAction", "EnterStandby"):
+                    self.assertNotIn(a, log)
+                for k in range(n):
+                    self.assertEqual(self.policies(f"s{k}-blue"), ["simple", "step"])
+                    self.assertEqual(self.states(f"s{k}-blue"), ["InService"])
+                self.assertEqual(self.tags("s0-blue")["asgswap:release"],
+                                 "blue>green:2.0:moving")
+                self.ok("deploy", IMAGE, "2.0", *FAST)
+                scaling, alarms = self.scaling_on("green", n)
+                self.assertEqual(scaling, {f"s{k}-green": (["simple", "step"], ["nightly"])
+                                           for k in range(n)})
+                self.assertEqual(alarms, {f"s{k}-cpu": ([(f"s{k}-green", "step")],
+                                                        f"s{k}-green") for k in range(n)})
+                self.assertEqual(self.scaling_on("blue", n)[0],
+                                 {f"s{k}-blue": ([], []) for k in range(n)})
+                self.assertEqual(self.status()["live"], "green")
+
+
 class PollBackoffTest(CtlCase):
     def test_poll_backs_off_on_throttling_and_recovers(self):
         tgs, _ = self.pair("web", live=1)

@@ -21,13 +21,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def reply(self, status, body=b"", ctype="text/plain", extra=()):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in extra:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+        bed.send_body(self, status, body, ctype, extra)
 
     def handle_any(self):
         u = urllib.parse.urlsplit(self.path)

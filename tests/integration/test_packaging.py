@@ -161,13 +161,14 @@ def source_actions():
     actions = set()
     for path in glob.glob(os.path.join(TOP, "common", "*.c")):
         src = read(path)
-        for svc, action in re.findall(r"query_init(?:_sensitive)?\(&q, (AWS_SVC_\w+), \"(\w+)\"",
+        for svc, action in re.findall(r"query_init(?:_sensitive)?\(&?q, (AWS_SVC_\w+), \"(\w+)\"",
                                       src):
             actions.add(f"{SERVICE_PREFIX[svc]}:{action}")
-        # Helpers that take the action as an argument: instance_batches(c, "EnterStandby", ...)
-        for action in re.findall(r"\b(?:instance_batches|processes|describe_of_group|"
-                                 r"lifecycle_call)\(c, \"(\w+)\"", src):
-            actions.add(f"autoscaling:{action}")
+        # Auto Scaling helpers that take the action as an argument, on a client or a query
+        # being built: instance_batches(c, "EnterStandby", ...), query_of_group(q, ...)
+        if os.path.basename(path) in ("autoscaling.c", "lifecycle.c"):
+            for action in re.findall(r"\b(?!query_add)\w+\((?:c|q), \"([A-Z]\w+)\"", src):
+                actions.add(f"autoscaling:{action}")
         for action in re.findall(r"\.action = \"(\w+)\"", src):
             actions.add(f"ecr:{action}")
     return actions
