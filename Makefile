@@ -141,6 +141,12 @@ deps:
 check: deps all $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 	@BUILD=$(BUILD) $(PYTHON) tests/run.py --build $(BUILD)
 
+# A whole blue/green release of a tiny web service on this machine: moto, dockerd, the real
+# asgswap and asgswap-agents, a simulated load balancer with traffic (tests/demo/demo.py).
+.PHONY: demo
+demo: deps all
+	@$(PYTHON) tests/demo/demo.py --build $(BUILD)
+
 unit: all $(UNIT_BIN) $(REPLAY_BIN)
 	@$(PYTHON) tests/run.py --build $(BUILD) --only unit
 
@@ -203,6 +209,7 @@ clean:
 help:
 	@echo "make               build $(BUILD)/libcommon.a, $(BUILD)/asgswap, $(BUILD)/asgswap-agent"
 	@echo "make deps          install build and test dependencies (Debian 12)"
+	@echo "make demo          a blue/green release simulated on this machine, with traffic"
 	@echo "make check         build and run every test (unit, then integration)"
 	@echo "make SANITIZE=address,undefined check   the same under ASan/UBSan"
 	@echo "make valgrind      the same with the C programs under valgrind"

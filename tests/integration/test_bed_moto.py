@@ -461,6 +461,21 @@ class Rule6HealthEndpoints:
         bed.wait_until(lambda: self.elb.describe_instance_health(LoadBalancerName=lb)
                        ["InstanceStates"][0]["State"] == "InService", timeout=5)
 
+    def test_rule6_target_health_only_if_registered(self):
+        self.moto.set_delays(healthy=None, draining=30)
+        tg = self.target_group()
+        self.group("g", mn=0, mx=2, desired=1, TargetGroupARNs=[tg])
+        (iid,) = self.states("g")
+        self.assertEqual(self.moto.set_target_health(tg, iid, "healthy", if_registered=True),
+                         {"ok": True, "applied": True})
+        self.assertEqual(self.target_states(tg), {iid: "healthy"})
+        self.asg.enter_standby(AutoScalingGroupName="g", InstanceIds=[iid],
+                               ShouldDecrementDesiredCapacity=True)
+        # Deregistered (draining): a late check sets nothing, the target keeps draining.
+        self.assertEqual(self.moto.set_target_health(tg, iid, "healthy", if_registered=True),
+                         {"ok": True, "applied": False})
+        self.assertEqual(self.target_states(tg), {iid: "draining"})
+
     def test_rule6_deregistered_target_drains(self):
         self.moto.set_delays(draining=30)
         tg = self.target_group()
