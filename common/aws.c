@@ -27,6 +27,7 @@ struct aws_client {
 	struct retry_quota quota;
 	aws_trace_fn trace;
 	void *trace_userdata;
+	bool (*stop)(void);
 	time_t clock_skew; /* AWS's clock minus ours, from the latest Date header */
 	bool have_clock_skew;
 };
@@ -112,6 +113,7 @@ int aws_client_new(const struct aws_client_options *o, struct aws_client **ret,
 	c->profile_explicit = o->profile != NULL;
 	c->trace = o->trace;
 	c->trace_userdata = o->trace_userdata;
+	c->stop = o->stop;
 	retry_quota_init(&c->quota);
 	*ret = TAKE_PTR(c);
 	return 0;
@@ -261,12 +263,26 @@ static double jitter(void)
 	return v / 4294967296.0;
 }
 
-static void sleep_ms(long ms)
+static bool stopped(const struct aws_client *c)
+{
+	return c->stop && c->stop();
+}
+
+/* The transfer's tick: a stop ends the call in flight. */
+static int stop_tick(void *userdata)
+{
+	return stopped(userdata) ? -EINTR : 0;
+}
+
+/* The wait before a retry; -EINTR when a stop cut it short. */
+static int sleep_ms(const struct aws_client *c, long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+		if (stopped(c))
+			return -EINTR;
+	return 0;
 }
 
 /* The signed headers of one attempt of call. */
@@ -353,6 +369,8 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 		.max_response = call->max_response,
 		.timeout_ms = timeout_ms,
 		.sensitive = call->sensitive,
+		.on_tick = c->stop ? stop_tick : NULL,
+		.userdata = c,
 	};
 	*sent = true;
 	r = http_request(c->http, &req, resp);
@@ -427,12 +445,20 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 		attempt++;
 		aws_error_clear(err);
 		http_response_done(ret);
+		if (stopped(c)) {
+			r = aws_error_set(err, -EINTR, NULL, "stopped before attempt %u", attempt);
+			goto out;
+		}
 		bool sent = false;
 
 		r = attempt_once(c, call, endpoint, host, base_path,
 		                 MIN(left, AWS_ATTEMPT_TIMEOUT_MS), ret, &sent, err);
 		if (!sent)
 			goto out; /* credentials, signing, memory: nothing to retry */
+		if (r == -EINTR && stopped(c)) {
+			aws_error_set(err, r, NULL, "stopped during attempt %u", attempt);
+			goto out;
+		}
 		if (r == 0)
 			note_date(c, ret);
 		if (r == 0 && ret->status >= 200 && ret->status < 300) {
@@ -478,7 +504,9 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 			r = r < 0 ? r : -EREMOTEIO;
 			goto out;
 		}
-		sleep_ms(wait);
+		r = sleep_ms(c, wait);
+		if (r < 0)
+			goto out;
 	}
 out:
 	err->attempts = attempt;
@@ -526,6 +554,8 @@ int aws_call_many(struct aws_client *c, const struct aws_call *calls, size_t n,
 			.max_response = calls[i].max_response,
 			.timeout_ms = AWS_ATTEMPT_TIMEOUT_MS,
 			.sensitive = calls[i].sensitive,
+			.on_tick = c->stop ? stop_tick : NULL,
+			.userdata = c,
 		};
 		idx[m++] = i;
 	}

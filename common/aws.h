@@ -59,6 +59,10 @@ struct aws_client_options {
 	const char *user_agent; /* default "asgswap/VERSION" */
 	aws_trace_fn trace;
 	void *trace_userdata;
+	/* When it says so (asked about once a second and whenever a signal cuts a wait short),
+	 * the calls in flight and the waits between attempts end with -EINTR: an operator's
+	 * Ctrl-C does not wait out a peer that never answers. */
+	bool (*stop)(void);
 };
 
 struct aws_client;

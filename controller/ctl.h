@@ -137,17 +137,25 @@ void ctl_lock_release(struct ctl_context *ctx, struct ctl_service *s);
 /* The end of a command that could not finish `where`: the message, the lock, the exit code. */
 int ctl_stopped(struct ctl_context *ctx, struct ctl_service *s, int r, const char *where);
 time_t ctl_lock_ttl(void);
+/* Now in AWS's clock, which every run shares: this machine's clock may be off (the skew
+ * comes from the Date header of the latest answer). */
+time_t ctl_aws_now(struct ctl_context *ctx);
 
 /* ctl_run.c: steps, waits, interruption */
 extern volatile int ctl_interrupted;
 extern unsigned ctl_throttled; /* throttled AWS attempts so far (the poll backs off) */
 void ctl_signals_setup(void);
 bool ctl_stop_requested(void);
+/* Whether AWS calls in flight end now (a signal came and is not being handled yet); after
+ * ctl_stop_handled() the clean-up's calls go out, until another signal. */
+bool ctl_abort_calls(void);
+void ctl_stop_handled(void);
 int ctl_step(struct ctl_context *ctx, const char *fmt, ...) _printf_(2, 3);
 enum ctl_wait_for {
 	WAIT_LIVE,
 	WAIT_STANDBY,
 	WAIT_GONE,
+	WAIT_SETTLED, /* no longer moving: whatever it settles to */
 };
 /* Re-observes the service until set reaches what; 0, -ETIMEDOUT, -EINTR, or an error.
  * resync: keep each group of `set` pinned at its pair's desired (deploy step 3). */

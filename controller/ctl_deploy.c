@@ -234,7 +234,7 @@ static int step_standby(struct ctl_context *ctx, struct ctl_service *s, int live
 
 	if (r < 0)
 		return r;
-	(void)snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	(void)snprintf(now, sizeof(now), "%lld", (long long)ctl_aws_now(ctx));
 	/* Remember what asgswap suspends, so that finalize resumes only that. */
 	ctl_batch_begin(ctx);
 	for (size_t i = 0; r == 0 && i < set->n; i++) {
@@ -355,6 +355,22 @@ int ctl_deploy(struct ctl_context *ctx)
 	r = preflight(&s, live, target);
 	if (r < 0)
 		return ctl_exit_code(r);
+	if (!phase && s.sets[target].state == CTL_MOVING) {
+		/* Instances still leaving it (a rollback or finalize just returned): a moving
+		 * set is waited for, then judged by what it settled to. */
+		ctl_step(ctx, "wait settled %s", ctl_set_name(target));
+		r = ctl_wait(ctx, &s, target, WAIT_SETTLED, timeout, false);
+		if (r == -ETIMEDOUT) {
+			log_error("the %s set of '%s' is still moving after %.0f s: nothing was "
+			          "changed",
+			          ctl_set_name(target), image, timeout);
+			return CTL_EXIT_STATE;
+		}
+		if (r < 0)
+			return ctl_exit_code(r);
+		if (ctx->o->dry_run) /* the plan goes on as if it settled to idle */
+			s.sets[target].state = CTL_IDLE;
+	}
 	if (!phase && s.sets[target].state != CTL_IDLE) {
 		if (s.sets[target].state != CTL_STANDBY) {
 			log_error("the %s set of '%s' is %s, not idle: nothing was changed",

@@ -47,10 +47,7 @@ static struct ctl_group *canonical(struct ctl_service *s)
 	return ctl_group_by_name(s, s->canonical->name);
 }
 
-/* Now in AWS's clock, which every run shares: the local clock of this machine may be off
- * (the skew comes from the Date header of the latest answer, the first observation's
- * at the latest). */
-static time_t aws_now(struct ctl_context *ctx)
+time_t ctl_aws_now(struct ctl_context *ctx)
 {
 	time_t skew = 0;
 
@@ -63,7 +60,7 @@ static int write_lock(struct ctl_context *ctx, struct ctl_service *s)
 	for (int pass = 0; pass < 2; pass++) {
 		_cleanup_free_ char *v = NULL;
 		struct aws_error err = { 0 };
-		time_t now = aws_now(ctx), expiry = now + ctl_lock_ttl();
+		time_t now = ctl_aws_now(ctx), expiry = now + ctl_lock_ttl();
 		int r;
 
 		if (asprintf(&v, "%s:%lld", ctx->lock_nonce, (long long)expiry) < 0)
@@ -77,7 +74,7 @@ static int write_lock(struct ctl_context *ctx, struct ctl_service *s)
 		ctx->lock_expiry = expiry;
 		/* The answer's Date moved our idea of AWS's time by more than a few seconds (no
 		 * answer had told it before): write the expiry again. */
-		if (llabs((long long)(aws_now(ctx) - now)) <= 5)
+		if (llabs((long long)(ctl_aws_now(ctx) - now)) <= 5)
 			break;
 	}
 	return 0;
@@ -93,7 +90,7 @@ int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s)
 
 	if (ctx->o->dry_run)
 		return 0;
-	if (cur && parse_lock(cur, &nonce, &expiry) == 0 && expiry > aws_now(ctx) &&
+	if (cur && parse_lock(cur, &nonce, &expiry) == 0 && expiry > ctl_aws_now(ctx) &&
 	    !streq_ptr(nonce, ctx->lock_nonce)) {
 		log_error("'%s' is locked by another asgswap run until %lld (%s=%s on '%s'); "
 		          "'asgswap unlock %s' clears a stale lock",
@@ -125,7 +122,7 @@ int ctl_lock_check(struct ctl_context *ctx, struct ctl_service *s)
 		ctx->lock_nonce = NULL;
 		return -EBUSY;
 	}
-	if (ctx->lock_expiry - aws_now(ctx) < ctl_lock_ttl() / 2)
+	if (ctx->lock_expiry - ctl_aws_now(ctx) < ctl_lock_ttl() / 2)
 		return write_lock(ctx, s);
 	return 0;
 }
@@ -163,6 +160,7 @@ int ctl_unlock(struct ctl_context *ctx)
  * run holds it) and gives the exit code. */
 int ctl_stopped(struct ctl_context *ctx, struct ctl_service *s, int r, const char *where)
 {
+	ctl_stop_handled();
 	if (r == -EINTR)
 		log_error(
 		        "interrupted %s; 'asgswap status %s' shows where it stopped, and the same "

@@ -266,6 +266,7 @@ int main(int argc, char **argv)
 			.profile = o.profile,
 			.endpoint_url = o.endpoint_url,
 			.trace = ctl_trace,
+			.stop = ctl_abort_calls,
 		};
 		struct aws_error err = { 0 };
 

@@ -349,7 +349,8 @@ int ctl_move_scaling(struct ctl_context *ctx, struct ctl_service *s, int from_se
 	_cleanup_strv_free_ char **old_arns = NULL, **new_arns = NULL;
 	struct policy_put *puts = NULL;
 	struct rewrite rw = {
-		ctl_set_name(from_set), ctl_set_name(!from_set), g, set->n, NULL, NULL, time(NULL)
+		ctl_set_name(from_set), ctl_set_name(!from_set), g, set->n, NULL, NULL,
+		ctl_aws_now(ctx)
 	};
 	size_t n_puts = 0;
 	int r;

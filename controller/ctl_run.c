@@ -17,9 +17,14 @@ unsigned ctl_throttled;
 
 #define POLL_MAX_S 10.0
 
+/* Set when a stop is being handled (the lock released, the message printed): the calls
+ * of that clean-up go out; another signal aborts them too. */
+static volatile sig_atomic_t cleaning_up;
+
 static void on_signal(int sig)
 {
 	ctl_interrupted = sig;
+	cleaning_up = 0;
 }
 
 void ctl_signals_setup(void)
@@ -35,6 +40,16 @@ void ctl_signals_setup(void)
 bool ctl_stop_requested(void)
 {
 	return ctl_interrupted != 0;
+}
+
+bool ctl_abort_calls(void)
+{
+	return ctl_interrupted != 0 && !cleaning_up;
+}
+
+void ctl_stop_handled(void)
+{
+	cleaning_up = 1;
 }
 
 double ctl_now(void)
@@ -79,6 +94,8 @@ static bool reached(const struct ctl_set *set, enum ctl_wait_for what)
 		return set->state == CTL_STANDBY;
 	case WAIT_GONE:
 		return set->state == CTL_IDLE;
+	case WAIT_SETTLED:
+		return set->state != CTL_MOVING;
 	}
 	return false;
 }
@@ -108,7 +125,7 @@ static void progress(struct ctl_context *ctx, const struct ctl_set *set, int k,
 				have++;
 		}
 	}
-	if (what == WAIT_GONE) {
+	if (what == WAIT_GONE || what == WAIT_SETTLED) {
 		if (asprintf(&line, "%s: %u instances left", ctl_set_name(k), want) < 0)
 			return;
 	} else if (asprintf(&line, "%s: %u/%u %s", ctl_set_name(k), have, want,

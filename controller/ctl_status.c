@@ -12,19 +12,19 @@
 #include "strutil.h"
 #include "banned.h"
 
-/* Seconds since the set went to Standby (asgswap:standby-since on its groups), or -1. */
-static long long standby_since(const struct ctl_set *set, time_t *ret_when)
+/* When the set went to Standby (asgswap:standby-since on its groups, in AWS's clock). */
+static bool standby_since(const struct ctl_set *set, time_t *ret_when)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		const char *v = asg_group_tag(set->groups[i]->asg, TAG_STANDBY_SINCE);
 		uint64_t t;
 
-		if (v && safe_atou64(v, &t) == 0) {
+		if (v && safe_atou64(v, &t) == 0 && t <= INT64_MAX) {
 			*ret_when = (time_t)t;
-			return (long long)(time(NULL) - (time_t)t);
+			return true;
 		}
 	}
-	return -1;
+	return false;
 }
 
 static int live_set(const struct ctl_service *s)
@@ -82,7 +82,7 @@ static int status_json(const struct ctl_service *s, cJSON *into)
 		else
 			cJSON_AddNullToObject(js, "version");
 		/* The time comes from a tag: one that does not print is no time at all. */
-		if (standby_since(set, &when) >= 0 && gmtime_r(&when, &tm) &&
+		if (standby_since(set, &when) && gmtime_r(&when, &tm) &&
 		    strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0) {
 			cJSON_AddStringToObject(js, "standby_since", iso);
 		} else {
@@ -142,7 +142,7 @@ static void print_duration(long long s)
 		printf("%lld s", s);
 }
 
-static void status_text(const struct ctl_service *s)
+static void status_text(const struct ctl_service *s, time_t now)
 {
 	int live = live_set(s);
 
@@ -156,7 +156,7 @@ static void status_text(const struct ctl_service *s)
 	for (int k = 0; k < _SET_MAX; k++) {
 		const struct ctl_set *set = &s->sets[k];
 		time_t when;
-		long long age = standby_since(set, &when);
+		long long age = standby_since(set, &when) ? (long long)(now - when) : -1;
 
 		for (size_t i = 0; i < set->n; i++) {
 			const struct ctl_group *g = set->groups[i];
@@ -208,7 +208,7 @@ static int status_one(struct ctl_context *ctx, const char *image, cJSON *into)
 		return r;
 	if (ctx->o->json)
 		return status_json(&s, into);
-	status_text(&s);
+	status_text(&s, ctl_aws_now(ctx));
 	return 0;
 }
 

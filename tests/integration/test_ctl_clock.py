@@ -97,3 +97,17 @@ class LockClockTest(CtlCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn("asgswap:lock", self.tags("web-blue"))
         self.assertEqual(self.status()["live"], "green")
+
+    def test_standby_since_is_in_aws_time(self):
+        """The time the old set went to Standby is written on AWS's clock too, so that
+        status on any machine says how long it has been kept."""
+        self.pair("web", live=1)
+        env = self.aws_clock_off_by(DAY)
+        p = self.run_ctl("deploy", IMAGE, "2.0", *FAST, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        since = int(self.tags("web-blue")["asgswap:standby-since"])
+        self.assertAlmostEqual(since, time.time() + DAY, delta=60)
+        p = self.run_ctl("status", IMAGE, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # Seconds, not the day between the clocks (nor a negative age).
+        self.assertRegex(p.stdout, r"\(standby for \d{1,2} s, billed\)")

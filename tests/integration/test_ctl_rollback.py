@@ -2,8 +2,10 @@
 the patched moto; state set up and checked with boto3."""
 import signal
 import subprocess
+import time
 
 import bed
+from faultproxy import FaultProxy
 from test_ctl_support import IMAGE, CtlCase
 
 FAST = ("--poll", "0.05")
@@ -41,6 +43,17 @@ class RollbackTest(CtlCase):
         self.assertEqual(self.status()["live"], "blue")
         p = self.ok("rollback", IMAGE, *FAST)
         self.assertIn("rolled back to blue already", p.stderr)
+
+    def test_deploy_right_after_rollback_waits_for_the_emptied_set(self):
+        self.deployed()
+        self.moto.set_delays(terminating=3.0)
+        self.ok("rollback", IMAGE, *FAST)
+        # The rolled-back set's instances are still leaving when rollback returns.
+        self.assertEqual(self.status()["sets"]["green"]["state"], "moving")
+        p = self.ok("deploy", IMAGE, "2.0", *FAST)
+        self.assertIn("wait settled green", p.stdout)
+        self.assertEqual(self.status()["live"], "green")
+        self.assertEqual(self.states("web-blue"), ["Standby"] * 2)
 
     def test_finalize_then_rollback_refused(self):
         self.deployed()
@@ -172,6 +185,30 @@ class LockAndSignalTest(CtlCase):
                 self.assertEqual(self.sizes("web-blue"), (1, 4, 2))
                 bed.wait_until(lambda: self.describe("web-green")["Instances"] == [],
                                timeout=20)
+
+    def test_signal_ends_a_call_that_never_answers(self):
+        """Ctrl-C does not wait out a peer that never answers (30 s an attempt, retried):
+        the call in flight ends, the lock is still released, exit 5."""
+        self.pair("web", live=1)
+        with FaultProxy(self.moto.url) as proxy:
+            proxy.add_rule(type="hang", action="UpdateAutoScalingGroup", max_s=120)
+            env = self.env(AWS_ENDPOINT_URL=proxy.url)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with self.subTest(sig=sig):
+                    def hanging():
+                        return sum(e["action"] == "UpdateAutoScalingGroup" for e in proxy.log())
+                    before = hanging()
+                    proc = self.background("deploy", IMAGE, "2.0", *FAST, env=env)
+                    bed.wait_until(lambda: hanging() > before, timeout=20,
+                                   what="the hanging UpdateAutoScalingGroup")
+                    proc.send_signal(sig)
+                    start = time.monotonic()
+                    out, err = proc.communicate(timeout=20)
+                    # The transfer checks for a stop about once a second.
+                    self.assertLess(time.monotonic() - start, 5, err)
+                    self.assertEqual(proc.returncode, 5, err)
+                    self.assertRegex(err, r"interrupted launching the new set; 'asgswap status")
+                    self.assertNotIn("asgswap:lock", self.tags("web-blue"))
 
     def test_other_release_in_flight_is_refused(self):
         self.hook_pair()
