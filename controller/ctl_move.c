@@ -297,6 +297,32 @@ static int move_alarms(struct ctl_context *ctx, struct rewrite *rw)
 }
 
 /* Round 5: the originals go, side by side. */
+/* Queues the delete of every policy or scheduled action of `items` from group `from`. */
+static int delete_items(struct ctl_context *ctx, const char *from, const struct query_items *items,
+                        const char *action, const char *key,
+                        int (*build)(struct query *q, const char *group, const char *name))
+{
+	int r = 0;
+
+	for (size_t j = 0; r == 0 && j < items->n; j++) {
+		_cleanup_free_ char *name = NULL;
+		struct query q = { 0 };
+
+		if (xml_child_text(items->nodes[j], key, &name) < 0)
+			continue;
+		r = ctl_step(ctx, "%s %s %s", action, from, name);
+		if (r < 0 || ctx->o->dry_run)
+			continue;
+		r = build(&q, from, name);
+		if (r < 0) {
+			query_done(&q);
+			break;
+		}
+		r = ctl_send(ctx, &q, NULL, NULL, "%s '%s' of '%s'", action, name, from);
+	}
+	return r;
+}
+
 static int delete_from_sources(struct ctl_context *ctx, struct move_group *g, size_t n)
 {
 	int r = 0;
@@ -305,39 +331,11 @@ static int delete_from_sources(struct ctl_context *ctx, struct move_group *g, si
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		const char *from = g[i].from->asg->name;
 
-		for (size_t j = 0; r == 0 && j < g[i].policies.n; j++) {
-			_cleanup_free_ char *name = NULL;
-			struct query q = { 0 };
-
-			if (xml_child_text(g[i].policies.nodes[j], "PolicyName", &name) < 0)
-				continue;
-			r = ctl_step(ctx, "DeletePolicy %s %s", from, name);
-			if (r < 0 || ctx->o->dry_run)
-				continue;
-			r = asg_query_delete_policy(&q, from, name);
-			if (r < 0) {
-				query_done(&q);
-				break;
-			}
-			r = ctl_send(ctx, &q, NULL, NULL, "DeletePolicy '%s' of '%s'", name, from);
-		}
-		for (size_t j = 0; r == 0 && j < g[i].actions.n; j++) {
-			_cleanup_free_ char *name = NULL;
-			struct query q = { 0 };
-
-			if (xml_child_text(g[i].actions.nodes[j], "ScheduledActionName", &name) < 0)
-				continue;
-			r = ctl_step(ctx, "DeleteScheduledAction %s %s", from, name);
-			if (r < 0 || ctx->o->dry_run)
-				continue;
-			r = asg_query_delete_scheduled_action(&q, from, name);
-			if (r < 0) {
-				query_done(&q);
-				break;
-			}
-			r = ctl_send(ctx, &q, NULL, NULL, "DeleteScheduledAction '%s' of '%s'",
-			             name, from);
-		}
+		r = delete_items(ctx, from, &g[i].policies, "DeletePolicy", "PolicyName",
+		                 asg_query_delete_policy);
+		if (r == 0)
+			r = delete_items(ctx, from, &g[i].actions, "DeleteScheduledAction",
+			                 "ScheduledActionName", asg_query_delete_scheduled_action);
 	}
 	return ctl_batch_end_after(ctx, r);
 }

@@ -87,21 +87,6 @@ def run_integration(build, use_valgrind, pattern):
     return passed, failed
 
 
-def leftover_children():
-    """Our child processes still alive: servers a test started and never stopped."""
-    me, out = str(os.getpid()), []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if fields[1] == me and fields[0] != "Z":
-                with open(stat.replace("stat", "cmdline"), "rb") as f:
-                    out.append(f.read().replace(b"\0", b" ").decode(errors="replace").strip())
-        except (OSError, IndexError):
-            continue
-    return out
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -118,7 +103,8 @@ def main():
     if args.only in (None, "integration"):
         p, f = run_integration(args.build, args.valgrind, args.pattern)
         passed, failed = passed + p, failed + f
-        left = leftover_children()
+        import bed  # tests/fixtures, on the path once the suites are loaded
+        left = bed.leftover_children()
         if left:
             print("FAILED: processes left behind by the tests:\n  " + "\n  ".join(left))
             failed += 1

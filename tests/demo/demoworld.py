@@ -34,12 +34,10 @@ What it starts (loopback only; files under one temporary directory):
 """
 import base64
 import contextlib
-import glob
 import http.client
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -647,16 +645,8 @@ class World:
             self._stop_instance(inst)
 
     def _stop_instance(self, inst):
-        if inst.agent and inst.agent.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(inst.agent.pid, signal.SIGTERM)
-            try:
-                inst.agent.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(inst.agent.pid, signal.SIGKILL)
-                inst.agent.wait()
-                inst.agent_rc = "killed (no exit 15 s after SIGTERM)"
+        if inst.agent and not bed.stop_process_group(inst.agent, 15):
+            inst.agent_rc = "killed (no exit 15 s after SIGTERM)"
         if inst.agent and inst.agent_rc is None:
             inst.agent_rc = inst.agent.returncode
         if self.docker:
@@ -784,7 +774,7 @@ class World:
             if os.path.exists(self.dir):
                 problems.append(f"{self.dir} still exists")
             self.dir = None
-        left = leftover_children()
+        left = bed.leftover_children()
         if left:
             problems.append("processes left: " + "; ".join(left))
         return problems
@@ -810,21 +800,6 @@ def host_port():
             except OSError:
                 continue
     return bed.free_port()
-
-
-def leftover_children():
-    """Our child processes still alive (zombies aside)."""
-    me, out = str(os.getpid()), []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if fields[1] == me and fields[0] != "Z":
-                with open(stat.replace("stat", "cmdline"), "rb") as f:
-                    out.append(f.read().replace(b"\0", b" ").decode(errors="replace").strip())
-        except (OSError, IndexError):
-            continue
-    return out
 
 
 def timeline(traffic, events, t0, since=None, until=None):
