@@ -312,12 +312,13 @@ class SideBySideTest(CtlCase):
             deploy_s = time.monotonic() - t0 - dry_s
             n = sum(proxy.calls().get(a, 0) for a in ("UpdateAutoScalingGroup",
                                                        "CreateOrUpdateTags"))
-        self.assertLess(status_s, 1.4, "8 target groups asked one after another")
         # 4 groups x (saved, version, pin, sizes, min 0, standby-since) + 2 release records
         # + lock: one after another would be n x 0.4 s.
         self.assertGreaterEqual(n, 24)
-        self.assertLess(deploy_s, n * 0.4 / 2, f"{n} calls of 400 ms took {deploy_s:.1f} s")
         self.assertEqual(self.status()["live"], "green")
+        if not bed.WRAPPED:  # under valgrind the times are the tool's
+            self.assertLess(status_s, 1.4, "8 target groups asked one after another")
+            self.assertLess(deploy_s, n * 0.4 / 2, f"{n} calls of 400 ms took {deploy_s:.1f} s")
 
 
     MOVE = ["DescribePolicies", "DescribeScheduledActions", "DescribeAlarms", "PutScalingPolicy",

@@ -31,7 +31,7 @@ CLOUD_INIT = os.path.join(TOP, "cloud-init")
 CFN = os.path.join(CLOUD_INIT, "cloudformation", "service.yaml")
 SLOW = os.environ.get("ASGSWAP_PACKAGING_SLOW") == "1"
 # Under valgrind (make valgrind) one run per policy action would take far too long.
-WRAPPED = bool(os.environ.get("ASGSWAP_WRAP"))
+WRAPPED = bed.WRAPPED
 
 try:
     import yaml
