@@ -117,7 +117,7 @@ struct ctl_service {
 	struct ctl_release release;
 };
 
-/* ctl_service.c */
+/* ctl_observe.c: the service as observed (groups, sets, health, records read) */
 int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct ctl_service *ret);
 void ctl_service_done(struct ctl_service *s);
 struct ctl_group *ctl_pair(struct ctl_service *s, const struct ctl_group *g);
