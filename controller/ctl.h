@@ -131,6 +131,14 @@ bool ctl_version_valid(const char *v);
 int ctl_exit_code(int r);
 
 /* ctl_lock.c */
+struct ctl_lock_info {
+	char *nonce;
+	time_t expiry; /* AWS's clock */
+	char *holder;  /* user@host pid command; NULL when the lock does not name one */
+};
+/* Parses an `asgswap:lock` value (NONCE:EXPIRY[:HOLDER]); -EINVAL when it is not one. */
+int ctl_lock_parse(const char *value, struct ctl_lock_info *ret);
+void ctl_lock_info_done(struct ctl_lock_info *l);
 int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s);
 int ctl_lock_check(struct ctl_context *ctx, struct ctl_service *s);
 void ctl_lock_release(struct ctl_context *ctx, struct ctl_service *s);

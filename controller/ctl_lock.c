@@ -1,14 +1,17 @@
 /*
- * The advisory lock of a service: `asgswap:lock` = NONCE:EXPIRY on the canonical group.
- * Tags have no compare-and-swap, so the lock is re-read at every observation and a run
- * that finds another nonce there stops.
+ * The advisory lock of a service: `asgswap:lock` = NONCE:EXPIRY:HOLDER on the canonical
+ * group (HOLDER: `user@host pid command`, so that a refusal and status can say who holds
+ * it). Tags have no compare-and-swap, so the lock is re-read at every observation and a
+ * run that finds another nonce there stops.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "log.h"
@@ -28,18 +31,56 @@ time_t ctl_lock_ttl(void)
 	return LOCK_TTL_DEFAULT;
 }
 
-static int parse_lock(const char *s, char **ret_nonce, time_t *ret_expiry)
+void ctl_lock_info_done(struct ctl_lock_info *l)
 {
-	const char *colon = s ? strrchr(s, ':') : NULL;
+	free(l->nonce);
+	free(l->holder);
+	*l = (struct ctl_lock_info){ 0 };
+}
+
+/* NONCE:EXPIRY[:HOLDER]; a lock written without a holder reads with holder NULL. */
+int ctl_lock_parse(const char *value, struct ctl_lock_info *ret)
+{
+	const char *c1 = value ? strchr(value, ':') : NULL, *c2;
+	_cleanup_free_ char *digits = NULL;
 	uint64_t e;
 
-	if (!colon || safe_atou64(colon + 1, &e) < 0)
+	if (!c1 || c1 == value)
 		return -EINVAL;
-	*ret_nonce = strndup(s, (size_t)(colon - s));
-	if (!*ret_nonce)
+	c2 = strchr(c1 + 1, ':');
+	digits = c2 ? strndup(c1 + 1, (size_t)(c2 - c1 - 1)) : strdup(c1 + 1);
+	if (!digits)
 		return -ENOMEM;
-	*ret_expiry = (time_t)e;
+	if (safe_atou64(digits, &e) < 0 || e > INT64_MAX)
+		return -EINVAL;
+	*ret = (struct ctl_lock_info){
+		.nonce = strndup(value, (size_t)(c1 - value)),
+		.expiry = (time_t)e,
+		.holder = c2 && c2[1] ? strdup(c2 + 1) : NULL,
+	};
+	if (!ret->nonce || (c2 && c2[1] && !ret->holder)) {
+		ctl_lock_info_done(ret);
+		return -ENOMEM;
+	}
 	return 0;
+}
+
+/* user@host pid command, with anything but [A-Za-z0-9@._-] and spaces made '_' and a
+ * ceiling on its length, so that the tag stays a valid, readable value. */
+static char *lock_holder(struct ctl_context *ctx)
+{
+	const char *user = getenv("USER");
+	char host[65] = "", *v = NULL;
+
+	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+		host[0] = '?', host[1] = '\0';
+	if (asprintf(&v, "%.32s@%.64s %ld %.16s", user && *user ? user : "?", host, (long)getpid(),
+	             ctx->command ? ctx->command : "?") < 0)
+		return NULL;
+	for (char *p = v; *p; p++)
+		if (!(isalnum((unsigned char)*p) || strchr("@._- ", *p)))
+			*p = '_';
+	return v;
 }
 
 static struct ctl_group *canonical(struct ctl_service *s)
@@ -58,12 +99,13 @@ time_t ctl_aws_now(struct ctl_context *ctx)
 static int write_lock(struct ctl_context *ctx, struct ctl_service *s)
 {
 	for (int pass = 0; pass < 2; pass++) {
-		_cleanup_free_ char *v = NULL;
+		_cleanup_free_ char *v = NULL, *holder = lock_holder(ctx);
 		struct aws_error err = { 0 };
 		time_t now = ctl_aws_now(ctx), expiry = now + ctl_lock_ttl();
 		int r;
 
-		if (asprintf(&v, "%s:%lld", ctx->lock_nonce, (long long)expiry) < 0)
+		if (!holder ||
+		    asprintf(&v, "%s:%lld:%s", ctx->lock_nonce, (long long)expiry, holder) < 0)
 			return -ENOMEM;
 		log_debug("lock %s on '%s' (AWS's clock %+lld s from ours)", v, s->canonical->name,
 		          (long long)(now - time(NULL)));
@@ -83,18 +125,19 @@ static int write_lock(struct ctl_context *ctx, struct ctl_service *s)
 int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s)
 {
 	const char *cur = asg_group_tag(s->canonical, TAG_LOCK);
-	_cleanup_free_ char *nonce = NULL;
+	_cleanup_(ctl_lock_info_done) struct ctl_lock_info l = { 0 };
 	unsigned char raw[8];
 	char hex[2 * sizeof(raw) + 1];
-	time_t expiry;
 
 	if (ctx->o->dry_run)
 		return 0;
-	if (cur && parse_lock(cur, &nonce, &expiry) == 0 && expiry > ctl_aws_now(ctx) &&
-	    !streq_ptr(nonce, ctx->lock_nonce)) {
-		log_error("'%s' is locked by another asgswap run until %lld (%s=%s on '%s'); "
+	if (cur && ctl_lock_parse(cur, &l) == 0 && l.expiry > ctl_aws_now(ctx) &&
+	    !streq_ptr(l.nonce, ctx->lock_nonce)) {
+		log_error("'%s' is locked by %s for %lld s more (%s on '%s'); "
 		          "'asgswap unlock %s' clears a stale lock",
-		          s->image, (long long)expiry, TAG_LOCK, cur, s->canonical->name, s->image);
+		          s->image, l.holder ? l.holder : "another asgswap run",
+		          (long long)(l.expiry - ctl_aws_now(ctx)), TAG_LOCK, s->canonical->name,
+		          s->image);
 		return -EBUSY;
 	}
 	if (!ctx->lock_nonce) {
@@ -110,14 +153,14 @@ int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s)
 
 int ctl_lock_check(struct ctl_context *ctx, struct ctl_service *s)
 {
-	_cleanup_free_ char *nonce = NULL;
-	time_t expiry;
+	_cleanup_(ctl_lock_info_done) struct ctl_lock_info l = { 0 };
 
 	if (!ctx->lock_nonce || ctx->o->dry_run)
 		return 0;
-	if (parse_lock(asg_group_tag(s->canonical, TAG_LOCK), &nonce, &expiry) < 0 ||
-	    !streq(nonce, ctx->lock_nonce)) {
-		log_error("the lock on '%s' was taken over by another run; stopping", s->image);
+	if (ctl_lock_parse(asg_group_tag(s->canonical, TAG_LOCK), &l) < 0 ||
+	    !streq(l.nonce, ctx->lock_nonce)) {
+		log_error("the lock on '%s' was taken over by %s; stopping", s->image,
+		          l.holder ? l.holder : "another run");
 		free(ctx->lock_nonce);
 		ctx->lock_nonce = NULL;
 		return -EBUSY;

@@ -56,7 +56,8 @@ class LockClockTest(CtlCase):
         bed.wait_until(lambda: self.states("web-green") == ["Pending:Wait"] * 2, timeout=20,
                        what="the new set waiting on its launch hook")
         # The lock is written before any change, so it is there by now.
-        nonce, expiry = self.tags("web-blue")["asgswap:lock"].rsplit(":", 1)
+        nonce, expiry, holder = self.tags("web-blue")["asgswap:lock"].split(":", 2)
+        self.assertRegex(holder, rf"^\S+@\S+ {proc.pid} deploy$")
         written_at = time.time()
         self.complete_hooks("web-green")
         out, err = proc.communicate(timeout=30)
