@@ -133,9 +133,14 @@ int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s)
 		return 0;
 	if (cur && ctl_lock_parse(cur, &l) == 0 && l.expiry > ctl_aws_now(ctx) &&
 	    !streq_ptr(l.nonce, ctx->lock_nonce)) {
-		log_error("'%s' is locked by %s for %lld s more (%s on '%s'); "
+		char until[32] = "?";
+		struct tm tm;
+
+		if (gmtime_r(&l.expiry, &tm))
+			(void)strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		log_error("'%s' is locked by %s until %s, %lld s from now (%s on '%s'); "
 		          "'asgswap unlock %s' clears a stale lock",
-		          s->image, l.holder ? l.holder : "another asgswap run",
+		          s->image, l.holder ? l.holder : "another asgswap run", until,
 		          (long long)(l.expiry - ctl_aws_now(ctx)), TAG_LOCK, s->canonical->name,
 		          s->image);
 		return -EBUSY;

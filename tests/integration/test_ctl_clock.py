@@ -79,11 +79,12 @@ class LockClockTest(CtlCase):
         """Expired an hour ago by our clock, but AWS's clock is a day behind ours: the
         other run still holds it for 23 hours, and deploy must not take it over."""
         self.pair("web", live=1)
-        held = f"0123456789abcdef:{int(time.time()) - 3600}"
+        held = f"0123456789abcdef:{int(time.time()) - 3600}:ci@runner-7 4242 deploy"
         self.set_lock(held)
         p = self.run_ctl("deploy", IMAGE, "2.0", *FAST, env=self.aws_clock_off_by(-DAY))
         self.assertEqual(p.returncode, 3, p.stderr)
-        self.assertRegex(p.stderr, r"is locked by another asgswap run until")
+        self.assertRegex(p.stderr, r"is locked by ci@runner-7 4242 deploy until "
+                         r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
         self.assertEqual(self.tags("web-blue")["asgswap:lock"], held)
         self.assertEqual(self.sizes("web-green"), (0, 4, 0))
         self.assertNotIn("docker:image:version", self.tags("web-green"))

@@ -137,7 +137,8 @@ class LockAndSignalTest(CtlCase):
         self.assertIn("asgswap:lock", self.tags("web-blue"))
         p = self.run_ctl("deploy", IMAGE, "2.0", *FAST)
         self.assertEqual(p.returncode, 3, p.stderr)
-        self.assertRegex(p.stderr, r"is locked by another asgswap run until")
+        self.assertRegex(p.stderr, rf"is locked by \S+@\S+ {proc.pid} deploy until "
+                         r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
         self.complete_hooks("web-green")
         out, err = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 0, err)
