@@ -11,6 +11,7 @@
 #include "imageref.h"
 #include "imds.h"
 #include "lifecycle.h"
+#include "timeutil.h"
 
 /* Exit codes of asgswap-agent. */
 enum {
@@ -54,7 +55,6 @@ void agent_done(struct agent *a);
 /* Runs the steps; returns the exit code. */
 int agent_run(struct agent *a);
 
-uint64_t now_usec(void);
 /* Step 5 (agent_auth.c): sets a->registry_auth per the registry_auth setting. */
 int agent_registry_auth(struct agent *a);
 /* agent_memory.c: once booted, returns the heap's free pages and this process's mappings of

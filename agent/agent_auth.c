@@ -1,49 +1,18 @@
 /* Step 5: registry credentials for the pull, as an X-Registry-Auth value (a secret). */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
 #include "agent.h"
 #include "ecr.h"
+#include "fileio.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "strutil.h"
 #include "banned.h"
 
 #define DOCKER_CONFIG_MAX ((size_t)1 << 20)
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
-
-static int read_secret_file(const char *path, struct buf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	buf_init_secret(out, DOCKER_CONFIG_MAX);
-	for (;;) {
-		char chunk[4096];
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : 0;
-			explicit_bzero(chunk, sizeof(chunk));
-			break;
-		}
-		r = buf_append(out, chunk, (size_t)n);
-		explicit_bzero(chunk, sizeof(chunk));
-		if (r < 0)
-			break;
-	}
-	close(fd);
-	return r;
-}
 
 /* Wipes every string of a cJSON tree before it is freed. */
 static void json_wipe(cJSON *j)
@@ -87,7 +56,7 @@ static int docker_config_credentials(const char *path, const char *host, char **
 	const cJSON *e, *auth, *user, *pass;
 	int r;
 
-	r = read_secret_file(path, &text);
+	r = read_small_file(path, DOCKER_CONFIG_MAX, READ_FILE_SECRET, &text);
 	if (r < 0)
 		return r;
 	j = cJSON_ParseWithLength(text.data ? text.data : "", text.len);

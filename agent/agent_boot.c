@@ -1,4 +1,4 @@
-/* The agent's steps (issue 4): IMDS, group, tags, reference, auth, pull, run, health,
+/* The agent's steps: IMDS, group, tags, reference, auth, pull, run, health,
  * report, supervise. */
 #include <errno.h>
 #include <poll.h>
@@ -35,14 +35,6 @@
 #define STOP_TIMEOUT_S      10
 #define NEXT_SUFFIX         "-asgswap-next"
 #define HEALTH_MAX_RESPONSE ((size_t)64 << 10)
-
-uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static uint64_t random_u64(void)
 {

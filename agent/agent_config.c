@@ -1,10 +1,9 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "agent_config.h"
+#include "fileio.h"
 #include "strutil.h"
 #include "banned.h"
 
@@ -299,37 +298,6 @@ static int config_defaults(struct agent_config *c)
 	return 0;
 }
 
-/* Reads a whole small file (O_CLOEXEC, with a ceiling). -ENOENT when absent. */
-static int read_file(const char *path, size_t max, struct buf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	buf_init(out, max);
-	for (;;) {
-		char chunk[4096];
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		r = buf_append(out, chunk, (size_t)n);
-		if (r < 0)
-			break;
-	}
-	close(fd);
-	if (r == 0 && !out->data)
-		r = buf_puts(out, "");
-	return r;
-}
-
 /* text holds len_all bytes: a NUL inside is an error on its line, never the end of the file. */
 static int parse_file(struct agent_config *c, const char *path, const char *text, size_t len_all,
                       char **ret_error)
@@ -416,7 +384,7 @@ int agent_config_load(const char *path, bool explicit_path, struct agent_config 
 		                  "DOCKER_HOST: only unix:///path is supported");
 	if (r < 0)
 		return r;
-	r = read_file(path, CONFIG_FILE_MAX, &text);
+	r = read_small_file(path, CONFIG_FILE_MAX, READ_FILE_SECRET, &text);
 	if (r == -ENOENT && !explicit_path)
 		r = 0;
 	else if (r < 0)
@@ -452,10 +420,7 @@ int agent_env_file_read(const char *path, char ***ret, char **ret_error)
 	const char *p;
 	int r;
 
-	/* It may hold secrets: wiped when freed. */
-	text.secret = true;
-	r = read_file(path, CONFIG_FILE_MAX, &text);
-	text.secret = true;
+	r = read_small_file(path, CONFIG_FILE_MAX, READ_FILE_SECRET, &text);
 	if (r < 0)
 		return set_errorf(ret_error, r, "%s: %s", path, strerror(-r));
 	/* The lines below end at a NUL: one inside would hide the rest of the file. */

@@ -1,5 +1,5 @@
-/* What the agent gives back once the boot is done and only supervision is left (issue 4's
- * memory budget). */
+/* What the agent gives back once the boot is done and only supervision is left (the
+ * memory budget of a supervising agent). */
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>

@@ -254,16 +254,6 @@ int asg_query_update_group(struct query *q, const char *group, long min, long ma
 	return q->error;
 }
 
-int asg_update_group(struct aws_client *c, const char *group, long min, long max, long desired,
-                     struct aws_error *err)
-{
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = asg_query_update_group(&q, group, min, max, desired);
-
-	return r < 0 ? r : send_query(c, &q, err);
-}
-
 int asg_query_set_tag(struct query *q, const char *group, const char *key, const char *value,
                       bool propagate)
 {
@@ -357,47 +347,6 @@ int asg_query_set_instance_protection(struct query *q, const char *group, char *
 	return query_instances(q, "SetInstanceProtection", group, ids, n, -1, protect);
 }
 
-/* One call per batch of at most ASG_MAX_INSTANCE_IDS ids, one after another. */
-static int instance_batches(struct aws_client *c, const char *action, const char *group,
-                            char *const *ids, int decrement, int protect, struct aws_error *err)
-{
-	size_t n = strv_length(ids);
-	int r;
-
-	for (size_t start = 0; start < n; start += ASG_MAX_INSTANCE_IDS) {
-		struct query q = { 0 };
-		_cleanup_query_ struct query *qp = &q;
-
-		r = query_instances(&q, action, group, ids + start,
-		                    MIN(n - start, (size_t)ASG_MAX_INSTANCE_IDS), decrement,
-		                    protect);
-		if (r < 0)
-			return r;
-		r = send_query(c, &q, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-int asg_enter_standby(struct aws_client *c, const char *group, char *const *ids, bool decrement,
-                      struct aws_error *err)
-{
-	return instance_batches(c, "EnterStandby", group, ids, decrement, -1, err);
-}
-
-int asg_exit_standby(struct aws_client *c, const char *group, char *const *ids,
-                     struct aws_error *err)
-{
-	return instance_batches(c, "ExitStandby", group, ids, -1, -1, err);
-}
-
-int asg_set_instance_protection(struct aws_client *c, const char *group, char *const *ids,
-                                bool protect, struct aws_error *err)
-{
-	return instance_batches(c, "SetInstanceProtection", group, ids, -1, protect, err);
-}
-
 static int query_processes(struct query *q, const char *action, const char *group,
                            char *const *procs)
 {
@@ -420,28 +369,6 @@ int asg_query_resume_processes(struct query *q, const char *group, char *const *
 	return query_processes(q, "ResumeProcesses", group, procs);
 }
 
-static int processes(struct aws_client *c, const char *action, const char *group,
-                     char *const *procs, struct aws_error *err)
-{
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = query_processes(&q, action, group, procs);
-
-	return r < 0 ? r : send_query(c, &q, err);
-}
-
-int asg_suspend_processes(struct aws_client *c, const char *group, char *const *procs,
-                          struct aws_error *err)
-{
-	return processes(c, "SuspendProcesses", group, procs, err);
-}
-
-int asg_resume_processes(struct aws_client *c, const char *group, char *const *procs,
-                         struct aws_error *err)
-{
-	return processes(c, "ResumeProcesses", group, procs, err);
-}
-
 int asg_query_terminate_instance(struct query *q, const char *id, bool decrement)
 {
 	int r = query_init(q, AWS_SVC_AUTOSCALING, "TerminateInstanceInAutoScalingGroup");
@@ -451,16 +378,6 @@ int asg_query_terminate_instance(struct query *q, const char *id, bool decrement
 	query_add(q, "InstanceId", id);
 	query_add_bool(q, "ShouldDecrementDesiredCapacity", decrement);
 	return q->error;
-}
-
-int asg_terminate_instance(struct aws_client *c, const char *id, bool decrement,
-                           struct aws_error *err)
-{
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = asg_query_terminate_instance(&q, id, decrement);
-
-	return r < 0 ? r : send_query(c, &q, err);
 }
 
 static int query_of_group(struct query *q, const char *action, const char *group)
@@ -481,30 +398,6 @@ int asg_query_describe_policies(struct query *q, const char *group)
 int asg_query_describe_scheduled_actions(struct query *q, const char *group)
 {
 	return query_of_group(q, "DescribeScheduledActions", group);
-}
-
-int asg_describe_policies(struct aws_client *c, const char *group, struct query_items *ret,
-                          struct aws_error *err)
-{
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = asg_query_describe_policies(&q, group);
-
-	return r < 0 ? r
-	             : aws_query_items(c, &q, "NextToken", "NextToken", ASG_POLICIES_LIST, ret,
-	                               err);
-}
-
-int asg_describe_scheduled_actions(struct aws_client *c, const char *group, struct query_items *ret,
-                                   struct aws_error *err)
-{
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = asg_query_describe_scheduled_actions(&q, group);
-
-	return r < 0 ? r
-	             : aws_query_items(c, &q, "NextToken", "NextToken", ASG_SCHEDULED_ACTIONS_LIST,
-	                               ret, err);
 }
 
 /* Output-only fields of DescribePolicies and DescribeScheduledActions members, and the
@@ -539,25 +432,6 @@ int asg_policy_arn_parse(xmlDoc *doc, char **ret)
 	return 0;
 }
 
-int asg_put_policy_from_xml(struct aws_client *c, const char *group, const xmlNode *policy,
-                            char **ret_arn, struct aws_error *err)
-{
-	_cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = asg_query_put_policy_from_xml(&q, group, policy);
-
-	if (r < 0)
-		return r;
-	r = aws_query(c, &q, &doc, err);
-	if (r < 0)
-		return r;
-	if (ret_arn && asg_policy_arn_parse(doc, ret_arn) < 0)
-		return aws_error_set(err, -EBADMSG, NULL,
-		                     "PutScalingPolicy: no PolicyARN in the answer");
-	return 0;
-}
-
 int asg_query_put_scheduled_action_from_xml(struct query *q, const char *group,
                                             const xmlNode *action, query_rewrite_fn rewrite,
                                             void *userdata)
@@ -568,17 +442,6 @@ int asg_query_put_scheduled_action_from_xml(struct query *q, const char *group,
 		return r;
 	r = query_add_from_xml(q, NULL, action, action_skip, rewrite, userdata);
 	return r < 0 ? r : q->error;
-}
-
-int asg_put_scheduled_action_from_xml(struct aws_client *c, const char *group,
-                                      const xmlNode *action, query_rewrite_fn rewrite,
-                                      void *userdata, struct aws_error *err)
-{
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = asg_query_put_scheduled_action_from_xml(&q, group, action, rewrite, userdata);
-
-	return r < 0 ? r : send_query(c, &q, err);
 }
 
 /* DeletePolicy and DeleteScheduledAction: a group and the name of what goes. */
@@ -601,24 +464,4 @@ int asg_query_delete_policy(struct query *q, const char *group, const char *poli
 int asg_query_delete_scheduled_action(struct query *q, const char *group, const char *action)
 {
 	return query_delete_named(q, "DeleteScheduledAction", group, "ScheduledActionName", action);
-}
-
-int asg_delete_policy(struct aws_client *c, const char *group, const char *policy,
-                      struct aws_error *err)
-{
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = asg_query_delete_policy(&q, group, policy);
-
-	return r < 0 ? r : send_query(c, &q, err);
-}
-
-int asg_delete_scheduled_action(struct aws_client *c, const char *group, const char *action,
-                                struct aws_error *err)
-{
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = asg_query_delete_scheduled_action(&q, group, action);
-
-	return r < 0 ? r : send_query(c, &q, err);
 }

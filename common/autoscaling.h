@@ -62,11 +62,8 @@ int asg_describe_groups_by_tag(struct aws_client *c, const char *key, const char
 int asg_group_parse(const xmlNode *member, struct asg_group *ret);
 void asg_group_done(struct asg_group *g);
 
-/* UpdateAutoScalingGroup; a negative size is left unchanged. */
-int asg_update_group(struct aws_client *c, const char *group, long min, long max, long desired,
-                     struct aws_error *err);
-
-/* The same calls built into q (query_init'ed here) for aws_query_many(). */
+/* Calls built into q (query_init'ed here) for aws_query_many(). UpdateAutoScalingGroup:
+ * a negative size is left unchanged. */
 int asg_query_update_group(struct query *q, const char *group, long min, long max, long desired);
 int asg_query_set_tag(struct query *q, const char *group, const char *key, const char *value,
                       bool propagate);
@@ -86,46 +83,19 @@ int asg_set_tag(struct aws_client *c, const char *group, const char *key, const 
 int asg_delete_tags(struct aws_client *c, const char *group, char *const *keys,
                     struct aws_error *err);
 
-/* In batches of ASG_MAX_INSTANCE_IDS. */
-int asg_enter_standby(struct aws_client *c, const char *group, char *const *ids, bool decrement,
-                      struct aws_error *err);
-int asg_exit_standby(struct aws_client *c, const char *group, char *const *ids,
-                     struct aws_error *err);
-int asg_set_instance_protection(struct aws_client *c, const char *group, char *const *ids,
-                                bool protect, struct aws_error *err);
-
-int asg_suspend_processes(struct aws_client *c, const char *group, char *const *processes,
-                          struct aws_error *err);
-int asg_resume_processes(struct aws_client *c, const char *group, char *const *processes,
-                         struct aws_error *err);
-
-int asg_terminate_instance(struct aws_client *c, const char *id, bool decrement,
-                           struct aws_error *err);
-
 /* DescribePolicies / DescribeScheduledActions of one group: the member elements. The
  * query forms (for aws_query_items_many) list their members under these elements. */
 #define ASG_POLICIES_LIST          "ScalingPolicies"
 #define ASG_SCHEDULED_ACTIONS_LIST "ScheduledUpdateGroupActions"
 int asg_query_describe_policies(struct query *q, const char *group);
 int asg_query_describe_scheduled_actions(struct query *q, const char *group);
-int asg_describe_policies(struct aws_client *c, const char *group, struct query_items *ret,
-                          struct aws_error *err);
-int asg_describe_scheduled_actions(struct aws_client *c, const char *group, struct query_items *ret,
-                                   struct aws_error *err);
 
 /*
  * PutScalingPolicy / PutScheduledUpdateGroupAction from a Describe member element, with
  * the group name replaced by `group` and output-only fields left out; rewrite (may be
- * NULL) sees every other leaf as query_add_from_xml() says. asg_put_policy_from_xml
- * returns the new policy's ARN in ret_arn (may be NULL).
+ * NULL) sees every other leaf as query_add_from_xml() says. asg_policy_arn_parse() reads
+ * a PutScalingPolicy answer's ARN.
  */
-int asg_put_policy_from_xml(struct aws_client *c, const char *group, const xmlNode *policy,
-                            char **ret_arn, struct aws_error *err);
-int asg_put_scheduled_action_from_xml(struct aws_client *c, const char *group,
-                                      const xmlNode *action, query_rewrite_fn rewrite,
-                                      void *userdata, struct aws_error *err);
-
-/* The same as queries; asg_policy_arn_parse() reads a PutScalingPolicy answer's ARN. */
 int asg_query_put_policy_from_xml(struct query *q, const char *group, const xmlNode *policy);
 int asg_policy_arn_parse(xmlDoc *doc, char **ret);
 int asg_query_put_scheduled_action_from_xml(struct query *q, const char *group,
@@ -133,10 +103,5 @@ int asg_query_put_scheduled_action_from_xml(struct query *q, const char *group,
                                             void *userdata);
 int asg_query_delete_policy(struct query *q, const char *group, const char *policy);
 int asg_query_delete_scheduled_action(struct query *q, const char *group, const char *action);
-
-int asg_delete_policy(struct aws_client *c, const char *group, const char *policy,
-                      struct aws_error *err);
-int asg_delete_scheduled_action(struct aws_client *c, const char *group, const char *action,
-                                struct aws_error *err);
 
 #endif

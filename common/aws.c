@@ -10,6 +10,7 @@
 #include "retry.h"
 #include "sigv4.h"
 #include "strutil.h"
+#include "timeutil.h"
 #include "banned.h"
 
 #define CREDENTIALS_REFRESH_S ((time_t)15 * 60) /* botocore's advisory refresh window */
@@ -74,21 +75,6 @@ void aws_credentials_done(struct aws_credentials *c)
 	secret_free(c->secret_access_key);
 	secret_free(c->session_token);
 	*c = (struct aws_credentials){ 0 };
-}
-
-int aws_credentials_copy(const struct aws_credentials *from, struct aws_credentials *to)
-{
-	struct aws_credentials c = { .expiration = from->expiration, .source = from->source };
-
-	c.access_key_id = strdup_or_null(from->access_key_id);
-	c.secret_access_key = strdup_or_null(from->secret_access_key);
-	c.session_token = strdup_or_null(from->session_token);
-	if (!c.access_key_id || !c.secret_access_key || (from->session_token && !c.session_token)) {
-		aws_credentials_done(&c);
-		return -ENOMEM;
-	}
-	*to = c;
-	return 0;
 }
 
 int aws_client_new(const struct aws_client_options *o, struct aws_client **ret,
@@ -163,7 +149,8 @@ int aws_client_imds(struct aws_client *c, struct imds_client **ret)
 	return 0;
 }
 
-int aws_client_region(struct aws_client *c, const char **ret, struct aws_error *err)
+/* The region, asking IMDS when neither options, environment nor profile name one. */
+static int aws_client_region(struct aws_client *c, const char **ret, struct aws_error *err)
 {
 	int r;
 
@@ -246,20 +233,12 @@ static int split_url(const char *url, char **ret_host, const char **ret_path)
 	return 0;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static double jitter(void)
 {
 	uint32_t v = 0;
 
 	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-		v = (uint32_t)now_ms() * 2654435761u;
+		v = (uint32_t)now_msec() * 2654435761u;
 	return v / 4294967296.0;
 }
 
@@ -420,7 +399,7 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 	const struct aws_service_info *info = aws_service_info(call->service);
 	_cleanup_free_ char *host = NULL;
 	long deadline =
-	        now_ms() + (call->deadline_ms > 0 ? call->deadline_ms : AWS_CALL_DEADLINE_MS);
+	        now_msec() + (call->deadline_ms > 0 ? call->deadline_ms : AWS_CALL_DEADLINE_MS);
 	unsigned attempt = 0, standard = 0, last_cost = 0;
 	struct aws_error scratch = { 0 };
 	const char *endpoint = NULL, *base_path = "/";
@@ -439,7 +418,7 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 		goto out;
 	}
 	for (;;) {
-		long left = deadline - now_ms(), wait;
+		long left = deadline - now_msec(), wait;
 		enum retry_kind kind;
 
 		attempt++;
@@ -492,7 +471,7 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 			 * activity until the deadline, outside the attempts and the quota. */
 			wait = retry_backoff_ms(kind, kind == RETRY_SCALING ? attempt : ++standard,
 			                        jitter());
-			if (now_ms() + wait >= deadline)
+			if (now_msec() + wait >= deadline)
 				wait = -1;
 		}
 		if (c->trace)

@@ -36,7 +36,6 @@ struct aws_credentials {
 	const char *source; /* static string: environment, profile, assume-role, ... */
 };
 void aws_credentials_done(struct aws_credentials *c);
-int aws_credentials_copy(const struct aws_credentials *from, struct aws_credentials *to);
 
 /* One attempt of one call, as --verbose shows it. No secret is ever in here. */
 struct aws_trace {
@@ -75,8 +74,6 @@ struct http_client *aws_client_http(struct aws_client *c);
 const struct aws_config *aws_client_config(const struct aws_client *c);
 /* Whether --profile named the profile (it then outranks keys in the environment). */
 bool aws_client_profile_explicit(const struct aws_client *c);
-/* The region, asking IMDS when neither options, environment nor profile name one. */
-int aws_client_region(struct aws_client *c, const char **ret, struct aws_error *err);
 /* The credentials of the default chain, resolved once and refreshed before they expire. */
 int aws_client_credentials(struct aws_client *c, const struct aws_credentials **ret,
                            struct aws_error *err);

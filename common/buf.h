@@ -25,7 +25,6 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) _printf_(2, 3);
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap) _printf_(2, 0);
 void buf_reset(struct buf *b);
 /* Returns the NUL-terminated contents (never NULL unless out of memory) and empties b. */
 char *buf_steal(struct buf *b);

@@ -10,14 +10,10 @@
  * the query form lists them under CW_ALARMS_LIST (for aws_query_items_many). */
 #define CW_ALARMS_LIST "MetricAlarms"
 int cw_query_describe_alarms_by_action_prefix(struct query *q, const char *prefix);
-int cw_describe_alarms_by_action_prefix(struct aws_client *c, const char *prefix,
-                                        struct query_items *ret, struct aws_error *err);
 
 /* PutMetricAlarm from a DescribeAlarms member, output-only fields (AlarmArn, State*, ...)
  * left out; rewrite (may be NULL) sees every other leaf as query_add_from_xml() says. */
 int cw_query_put_metric_alarm_from_xml(struct query *q, const xmlNode *alarm,
                                        query_rewrite_fn rewrite, void *userdata);
-int cw_put_metric_alarm_from_xml(struct aws_client *c, const xmlNode *alarm,
-                                 query_rewrite_fn rewrite, void *userdata, struct aws_error *err);
 
 #endif

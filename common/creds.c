@@ -6,38 +6,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "creds.h"
+#include "fileio.h"
+#include "jsonutil.h"
 #include "query.h"
 #include "strutil.h"
+#include "timeutil.h"
 #include "banned.h"
 
 #define CREDS_FILE_MAX ((size_t)64 << 10)
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
-
-int parse_iso8601(const char *s, time_t *ret)
-{
-	struct tm tm = { 0 };
-	const char *end;
-	time_t t;
-
-	if (!s)
-		return -EINVAL;
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		return -EINVAL;
-	if (*end == '.')
-		end += 1 + strspn(end + 1, "0123456789");
-	if (!streq(end, "Z") && !streq(end, "+00:00") && !streq(end, "UTC") && *end)
-		return -EINVAL;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -EINVAL;
-	*ret = t;
-	return 0;
-}
 
 static bool nonempty(const char *s)
 {
@@ -112,32 +89,14 @@ static int static_keys(const struct aws_config *cfg, const char *profile,
 	return r < 0 ? r : 1;
 }
 
-static int read_small_file(const char *path, char **ret)
+/* A token file's contents as a string to be freed with secret_free(). */
+static int read_token_file(const char *path, char **ret)
 {
-	struct buf b;
-	char chunk[4096];
-	ssize_t n;
-	int fd, r = 0;
+	_cleanup_buf_ struct buf b = { 0 };
+	int r = read_small_file(path, CREDS_FILE_MAX, READ_FILE_SECRET, &b);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	buf_init(&b, CREDS_FILE_MAX);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		r = n < 0 ? -errno : buf_append(&b, chunk, (size_t)n);
-		if (r < 0)
-			break;
-	}
-	close(fd);
-	explicit_bzero(chunk, sizeof(chunk));
-	if (r < 0) {
-		if (b.data)
-			explicit_bzero(b.data, b.len);
-		buf_free(&b);
+	if (r < 0)
 		return r;
-	}
 	*ret = buf_steal(&b);
 	return *ret ? 0 : -ENOMEM;
 }
@@ -182,7 +141,7 @@ static int from_web_identity(struct aws_client *c, const char *token_file, const
 	if (!nonempty(role_arn))
 		return aws_error_set(err, -EINVAL, NULL,
 		                     "web identity token file '%s' without a role ARN", token_file);
-	r = read_small_file(token_file, &token);
+	r = read_token_file(token_file, &token);
 	if (r < 0)
 		return aws_error_set(err, r, NULL, "reading web identity token '%s': %s",
 		                     token_file, strerror(-r));
@@ -396,7 +355,7 @@ static int from_container(struct aws_client *c, struct aws_credentials *ret, str
 		return aws_error_set(err, -ENOKEY, NULL, "no container credentials configured");
 	}
 	if (nonempty(tok_file)) {
-		r = read_small_file(tok_file, &file_token);
+		r = read_token_file(tok_file, &file_token);
 		if (r < 0)
 			return aws_error_set(err, r, NULL, "reading '%s': %s", tok_file,
 			                     strerror(-r));

@@ -34,7 +34,4 @@ int aws_credentials_from_json(const char *text, const char *source, struct aws_c
 int aws_credentials_from_sts(xmlDoc *doc, const char *source, struct aws_credentials *ret,
                              struct aws_error *err);
 
-/* Parses ISO 8601 "2026-11-30T12:00:00Z" (fractions and +00:00 accepted) into UTC seconds. */
-int parse_iso8601(const char *s, time_t *ret);
-
 #endif

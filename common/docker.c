@@ -2,18 +2,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
 #include "docker.h"
+#include "jsonutil.h"
 #include "strutil.h"
 #include "banned.h"
 
 #define DOCKER_MAX_RESPONSE ((size_t)4 << 20)
 #define DOCKER_TIMEOUT_MS   60000L
 #define DOCKER_LINE_MAX     ((size_t)1 << 20)
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 struct docker_client {
 	struct http_client *http;

@@ -1,16 +1,14 @@
 #include <errno.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
 #include "ecr.h"
+#include "jsonutil.h"
 #include "strutil.h"
 #include "banned.h"
 
 #define ECR_MAX_RESPONSE ((size_t)256 << 10)
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 void ecr_auth_done(struct ecr_auth *a)
 {

@@ -113,40 +113,6 @@ int elbv2_target_health_parse(xmlDoc *doc, struct lb_targets *ret)
 	                        ret);
 }
 
-int elb_describe_instance_health(struct aws_client *c, const char *lb, struct lb_targets *ret,
-                                 struct aws_error *err)
-{
-	_cleanup_(query_items_done) struct query_items items = { 0 };
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = query_init(&q, AWS_SVC_ELB, "DescribeInstanceHealth");
-
-	if (r < 0)
-		return r;
-	query_add(&q, "LoadBalancerName", lb);
-	r = aws_query_items(c, &q, "Marker", "NextMarker", "InstanceStates", &items, err);
-	if (r < 0)
-		return r;
-	return targets_from(&items, "InstanceId", "State", ret);
-}
-
-int elbv2_describe_target_health(struct aws_client *c, const char *target_group_arn,
-                                 struct lb_targets *ret, struct aws_error *err)
-{
-	_cleanup_(query_items_done) struct query_items items = { 0 };
-	struct query q = { 0 };
-	_cleanup_query_ struct query *qp = &q;
-	int r = query_init(&q, AWS_SVC_ELBV2, "DescribeTargetHealth");
-
-	if (r < 0)
-		return r;
-	query_add(&q, "TargetGroupArn", target_group_arn);
-	r = aws_query_items(c, &q, "Marker", "NextMarker", "TargetHealthDescriptions", &items, err);
-	if (r < 0)
-		return r;
-	return targets_from(&items, "Target/Id", "TargetHealth/State", ret);
-}
-
 void elbv2_target_groups_done(struct elbv2_target_groups *t)
 {
 	if (!t)

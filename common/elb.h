@@ -25,11 +25,6 @@ void lb_targets_done(struct lb_targets *t);
 /* The state of instance id, or NULL when the load balancer does not know it. */
 const char *lb_targets_state(const struct lb_targets *t, const char *id);
 
-int elb_describe_instance_health(struct aws_client *c, const char *lb, struct lb_targets *ret,
-                                 struct aws_error *err);
-int elbv2_describe_target_health(struct aws_client *c, const char *target_group_arn,
-                                 struct lb_targets *ret, struct aws_error *err);
-
 /* The same two calls for aws_query_many(): build q (query_init'ed here), then parse the
  * answer (these calls answer in one page). */
 int elb_query_instance_health(struct query *q, const char *lb);

@@ -16,7 +16,7 @@ struct imds_client {
 	time_t token_expiry;
 };
 
-bool imds_disabled(void)
+static bool imds_disabled(void)
 {
 	const char *e = getenv("AWS_EC2_METADATA_DISABLED");
 

@@ -20,7 +20,6 @@
 
 struct imds_client;
 
-bool imds_disabled(void);
 /* http is borrowed and must outlive the client. */
 int imds_client_new(struct http_client *http, struct imds_client **ret);
 struct imds_client *imds_client_free(struct imds_client *c);

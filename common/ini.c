@@ -1,11 +1,9 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "fileio.h"
 #include "ini.h"
 #include "strutil.h"
 #include "banned.h"
@@ -568,93 +566,20 @@ int ini_parse(const char *text, size_t len, struct ini **ret, struct ini_error *
 	return 0;
 }
 
-static void wipe_free(char *p, size_t n)
-{
-	if (p) {
-		explicit_bzero(p, n);
-		free(p);
-	}
-}
-
-/* Read at most INI_FILE_MAX bytes; every buffer that held file contents is wiped. The size
- * is only a hint: /proc files say 0, and a file may grow while we read. */
-static int read_all(int fd, size_t hint, char **ret, size_t *ret_len)
-{
-	size_t cap = MIN(MAX(hint, (size_t)4096), INI_FILE_MAX) + 1, len = 0;
-	char *data = malloc(cap);
-
-	if (!data)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t k;
-
-		if (len == cap) {
-			char *p;
-
-			if (len > INI_FILE_MAX) {
-				wipe_free(data, len);
-				return -E2BIG;
-			}
-			p = malloc(MIN(cap * 2, INI_FILE_MAX + 1));
-			if (!p) {
-				wipe_free(data, len);
-				return -ENOMEM;
-			}
-			memcpy(p, data, len);
-			wipe_free(data, len);
-			data = p;
-			cap = MIN(cap * 2, INI_FILE_MAX + 1);
-		}
-		k = read(fd, data + len, cap - len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int e = errno;
-
-			wipe_free(data, len);
-			return -e;
-		}
-		if (k == 0)
-			break;
-		len += (size_t)k;
-	}
-	*ret = data;
-	*ret_len = len;
-	return 0;
-}
-
-static void closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-
 int ini_load(const char *path, struct ini **ret, struct ini_error *error)
 {
-	_cleanup_(closep) int fd = -1;
-	struct stat st;
-	char *data = NULL;
-	size_t len = 0;
+	_cleanup_buf_ struct buf text = { 0 };
 	int r;
 
-	/* O_NONBLOCK so that a FIFO cannot hang the open; it is rejected below */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return errno == ENOTDIR ? -ENOENT : -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
+	r = read_small_file(path, INI_FILE_MAX, READ_FILE_SECRET | READ_FILE_REGULAR, &text);
+	/* botocore: os.path.isfile() is false for a directory, a FIFO or a device: "no file" */
+	if (r == -ENOTDIR || r == -EISDIR || r == -EINVAL)
 		return -ENOENT;
-	if ((uintmax_t)st.st_size > INI_FILE_MAX)
-		return fail(error, -E2BIG, 0, "file too large");
-	r = read_all(fd, (size_t)st.st_size, &data, &len);
 	if (r == -E2BIG)
 		return fail(error, r, 0, "file too large");
 	if (r < 0)
 		return r;
-	r = ini_parse(data, len, ret, error);
-	wipe_free(data, len);
-	return r;
+	return ini_parse(text.data, text.len, ret, error);
 }
 
 struct ini *ini_free(struct ini *ini)

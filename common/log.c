@@ -58,11 +58,6 @@ void log_set_color(bool on)
 	log_color = on;
 }
 
-bool log_to_journal(void)
-{
-	return log_journal;
-}
-
 static const char *level_name(int level)
 {
 	switch (level) {

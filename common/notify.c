@@ -12,15 +12,8 @@
 
 #include "notify.h"
 #include "strutil.h"
+#include "timeutil.h"
 #include "banned.h"
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int notify_send(const char *text)
 {
@@ -49,7 +42,7 @@ int notify_send(const char *text)
 		close(fd);
 		return r;
 	}
-	deadline = now_ms() + NOTIFY_TIMEOUT_MS;
+	deadline = now_msec() + NOTIFY_TIMEOUT_MS;
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		long left;
@@ -61,7 +54,7 @@ int notify_send(const char *text)
 		r = -errno;
 		if (r != -EAGAIN && r != -EINTR)
 			break;
-		left = deadline - now_ms();
+		left = deadline - now_msec();
 		if (left <= 0) {
 			r = -EAGAIN;
 			break;

@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "strutil.h"
+#include "timeutil.h"
 #include "banned.h"
 
 /*
@@ -59,17 +60,6 @@ static const char *rewrite_alarm(void *userdata, const char *key, const char *na
 	return value;
 }
 
-static int parse_time(const char *s, time_t *ret)
-{
-	struct tm tm = { 0 };
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-
-	if (!end)
-		return -EINVAL;
-	*ret = timegm(&tm);
-	return 0;
-}
-
 /* PutScheduledUpdateGroupAction refuses a StartTime in the past: leave it out. */
 static const char *rewrite_action(void *userdata, const char *key, const char *name,
                                   const char *value)
@@ -78,7 +68,7 @@ static const char *rewrite_action(void *userdata, const char *key, const char *n
 	time_t t;
 
 	(void)key;
-	if (streq(name, "StartTime") && parse_time(value, &t) == 0 && t <= rw->now)
+	if (streq(name, "StartTime") && parse_iso8601(value, &t) == 0 && t <= rw->now)
 		return NULL;
 	return value;
 }
@@ -88,12 +78,12 @@ static bool action_expired(const xmlNode *a, time_t now)
 	_cleanup_free_ char *start = NULL, *end = NULL, *rec = NULL;
 	time_t t;
 
-	if (xml_child_text(a, "EndTime", &end) == 0 && parse_time(end, &t) == 0 && t <= now)
+	if (xml_child_text(a, "EndTime", &end) == 0 && parse_iso8601(end, &t) == 0 && t <= now)
 		return true;
 	/* A one-off action (no Recurrence) whose time has come already ran. */
 	if (xml_child_text(a, "Recurrence", &rec) == 0 && *rec)
 		return false;
-	return xml_child_text(a, "StartTime", &start) == 0 && parse_time(start, &t) == 0 &&
+	return xml_child_text(a, "StartTime", &start) == 0 && parse_iso8601(start, &t) == 0 &&
 	       t <= now;
 }
 

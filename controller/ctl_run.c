@@ -10,6 +10,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "strutil.h"
+#include "timeutil.h"
 #include "banned.h"
 
 volatile int ctl_interrupted;
@@ -54,10 +55,7 @@ void ctl_stop_handled(void)
 
 double ctl_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)now_usec() / 1e6;
 }
 
 int ctl_step(struct ctl_context *ctx, const char *fmt, ...)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Agent benchmark (`make bench`; not a timed test), issue 4's budgets:
+"""Agent benchmark (`make bench`; not a timed test), the agent's budgets:
   - start to container create: from exec to the Docker create request, every peer on loopback
     (moto, our IMDSv2 emulator, dockerd, the registry) and the image already present;
     budget 50 ms. Read from the agent's --verbose line "creating container", which it logs

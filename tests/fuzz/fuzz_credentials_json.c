@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "creds.h"
+#include "timeutil.h"
 #include "banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

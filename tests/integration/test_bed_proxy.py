@@ -249,10 +249,10 @@ class FaultProxyTest(unittest.TestCase):
     def test_skip_and_mutating_filter(self):
         self.proxy.add_rule(type="error", mutating=True, skip=1, count=1,
                             code="ScalingActivityInProgress", message="busy")
-        self.new_lc()                      # mutating #1: skipped
+        self.new_lc()                      # mutating call 1: skipped
         self.asg.describe_auto_scaling_groups()  # not mutating
         with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            self.new_lc()                  # mutating #2: error
+            self.new_lc()                  # mutating call 2: error
         self.assertEqual(cm.exception.response["Error"]["Code"], "ScalingActivityInProgress")
         self.new_lc()                      # count used up
         self.assertEqual([e["fault"] for e in self.proxy.log()], [None, None, "error", None])
@@ -417,12 +417,12 @@ class FaultProxyTest(unittest.TestCase):
     def test_kill_after_second_mutating_call_before_relay(self):
         child = self.sleeper()
         self.proxy.add_rule(type="kill", pid=child.pid, nth=2)
-        self.new_lc()                               # mutating #1
+        self.new_lc()                               # mutating call 1
         self.asg.describe_launch_configurations()   # not counted
         self.assertIsNone(child.poll())
         name = f"lc-{self.n + 1}"
         with self.assertRaises(botocore.exceptions.ConnectionClosedError):
-            self.new_lc()                           # mutating #2: forwarded, answer withheld
+            self.new_lc()                           # mutating call 2: forwarded, answer withheld
         bed.wait_until(lambda: child.poll() is not None, timeout=5, what="child killed")
         self.assertEqual(child.returncode, -9)
         self.assertTrue(self.lc_exists(name), "the call reached moto before the kill")

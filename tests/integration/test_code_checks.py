@@ -1,13 +1,17 @@
-"""Checks on the C sources themselves: banned.h everywhere, nothing that starts a
-program or a shell (the agent runs as root and must never pass input to one), and
-cppcheck and clang-tidy with the checked-in configuration (.cppcheck-suppressions,
-.clang-tidy) finding nothing."""
+"""Checks on the sources themselves: banned.h everywhere, nothing that starts a
+program or a shell (the agent runs as root and must never pass input to one), no exported
+function of common/ that only its own file calls, no comment that names an issue number
+or points outside the repository, and cppcheck and clang-tidy with the checked-in
+configuration (.cppcheck-suppressions, .clang-tidy) finding nothing."""
+import ast
 import concurrent.futures
 import glob
 import os
 import re
 import shutil
 import subprocess
+import tempfile
+import tokenize
 import unittest
 
 import bed
@@ -63,6 +67,178 @@ class CodeChecks(unittest.TestCase):
             banned = set(re.findall(r"#define (\w+)\(", f.read()))
         self.assertTrue({"sprintf", "strcpy", "strcat", "strtok", "atoi", "atol", "system",
                          "popen", "gets"} <= banned, banned)
+
+
+# Every C file that may call common/: the programs, the library and the test code.
+CALLERS = sorted(p for d in ("common", "controller", "agent", "tests/tools", "tests/fuzz",
+                             "tests/unit", "tests/bench")
+                 for p in glob.glob(os.path.join(bed.TOP, d, "*.[ch]")))
+
+# A function definition at the start of a line, not static: `type name(args)\n{`.
+EXPORTED_DEFINITION = re.compile(
+    r"^(?!static\b)(?!typedef\b)[A-Za-z_][\w \t*]*?\b(\w+)\(([^;{}]|\n)*?\)"
+    r"(\s*_\w+_(\([^)]*\))?)*\s*\n\{", re.M)
+
+
+def macros_calling(header_code, name):
+    """The macros of a header whose body names `name` (a call through a macro counts)."""
+    found = []
+    for m in re.finditer(r"^#define (\w+)((?:[^\n]*\\\n)*[^\n]*)", header_code, re.M):
+        if re.search(rf"\b{name}\b", m.group(2)):
+            found.append(m.group(1))
+    return found
+
+
+def uncalled_exports(codes):
+    """{path: code} -> the "file: function" of common/ that no other file calls."""
+    lonely = []
+    for path in sorted(p for p in codes if p.startswith("common/") and p.endswith(".c")):
+        own = {path, path[:-2] + ".h"}
+        header = codes.get(path[:-2] + ".h", "")
+        for name in exported_functions(codes[path]):
+            names = {name}
+            while True:  # macros that call macros that call it
+                more = {m for n in names for m in macros_calling(header, n)} - names
+                if not more:
+                    break
+                names |= more
+            if not any(re.search(rf"\b{n}\b", code) for p, code in codes.items()
+                       if p not in own for n in names):
+                lonely.append(f"{path}: {name}")
+    return lonely
+
+
+def exported_functions(code):
+    return [m.group(1) for m in EXPORTED_DEFINITION.finditer(code)]
+
+
+# The helpers that live in one place, and the only files that may do it themselves.
+ONE_PLACE = {
+    "a monotonic clock": (r"\bCLOCK_MONOTONIC\b", {"common/timeutil.c"}),
+    # http.c reads the RFC 7231 date of a Date header, not an ISO 8601 timestamp.
+    "a timestamp parser": (r"\b(strptime|timegm)\s*\(", {"common/timeutil.c", "common/http.c"}),
+    # agent_memory.c reads /proc/self/pagemap by offset, not a whole small file.
+    "a file reader": (r"\bopen\s*\(", {"common/fileio.c", "agent/agent_memory.c"}),
+    "a cJSON cleanup": (r"DEFINE_\w+_CLEANUP_FUNC\(\s*cJSON", {"common/jsonutil.h"}),
+}
+
+
+# A comment naming an issue by its number (with or without the word, with or without a
+# hash sign), or a file outside the repository: the steering notes beside the checkout.
+ISSUE_NUMBER = re.compile(r"\bissues?\s*#?\d+|(?<![\w&#])#\d+\b", re.I)
+OUTSIDE_PATH = re.compile(r"/work/|\.\./shared\b|(?<![\w/.])shared/\w")
+
+
+def c_comments(text):
+    """(line, comment) of a C file: block and line comments, outside string literals."""
+    for m in re.finditer(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
+                         text, re.S):
+        if m.group(0).startswith("/"):
+            yield text.count("\n", 0, m.start()) + 1, m.group(0)
+
+
+def python_comments(path):
+    """(line, text) of a Python file's comments and docstrings."""
+    with open(path, "rb") as f:
+        for tok in tokenize.tokenize(f.readline):
+            if tok.type == tokenize.COMMENT:
+                yield tok.start[0], tok.string
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            doc = ast.get_docstring(node, clean=False)
+            if doc:
+                yield getattr(node, "lineno", 1), doc
+
+
+def shell_comments(text):
+    """(line, text) of a shell script's comments: a # that starts a word outside quotes."""
+    for i, line in enumerate(text.splitlines(), 1):
+        line = re.sub(r"'[^']*'|\"(?:\\.|[^\"\\])*\"|\$\{?#", "''", line)
+        m = re.search(r"(?:^|\s)(#(?!!).*)$", line)
+        if m:
+            yield i, m.group(1)
+
+
+def tracked(*patterns):
+    p = subprocess.run(["git", "ls-files", "-z", "--", *patterns], cwd=bed.TOP,
+                       capture_output=True, text=True, check=True)
+    return sorted(f for f in p.stdout.split("\0") if f and os.path.isfile(
+        os.path.join(bed.TOP, f)))
+
+
+def bad_comments(paths):
+    found = []
+    for rel in paths:
+        path = os.path.join(bed.TOP, rel)
+        with open(path, errors="replace") as f:
+            text = f.read()
+        if rel.endswith((".c", ".h")):
+            comments = c_comments(text)
+        elif rel.endswith(".py"):
+            comments = sorted(python_comments(path))
+        else:
+            comments = shell_comments(text)
+        for line, comment in comments:
+            for what, rx in (("issue number", ISSUE_NUMBER), ("outside path", OUTSIDE_PATH)):
+                m = rx.search(comment)
+                if m:
+                    found.append(f"{rel}:{line}: {what} '{m.group(0)}'")
+    return found
+
+
+class Housekeeping(unittest.TestCase):
+    def codes(self):
+        codes = {}
+        for path in CALLERS:
+            with open(path) as f:
+                codes[os.path.relpath(path, bed.TOP)] = code_only(f.read())
+        return codes
+
+    def test_exported_functions_of_common_are_called_elsewhere(self):
+        codes = self.codes()
+        self.assertGreater(len(exported_functions(codes["common/buf.c"])), 5)
+        self.assertEqual(uncalled_exports(codes), [],
+                         "make these static, or remove them when nothing calls them")
+
+    def test_helpers_written_once(self):
+        codes = {p: c for p, c in self.codes().items() if not p.startswith("tests/")}
+        found = [f"{p}: {what}" for what, (rx, allowed) in ONE_PLACE.items()
+                 for p, code in codes.items() if p not in allowed and re.search(rx, code)]
+        self.assertEqual(found, [], "call the helper of common/ instead")
+
+    def test_the_exports_check_can_fail(self):
+        codes = self.codes()
+        codes["common/buf.c"] += "\nint buf_nobody_calls(void)\n{\n\treturn 0;\n}\n"
+        codes["common/buf.h"] += "\n#define BUF_X(b) buf_through_macro(b)\n"
+        codes["common/buf.c"] += "\nint buf_through_macro(int b)\n{\n\treturn b;\n}\n"
+        codes["agent/agent_main.c"] += "\nstatic int x(void) { return BUF_X(1); }\n"
+        lonely = uncalled_exports(codes)
+        self.assertIn("common/buf.c: buf_nobody_calls", lonely)
+        self.assertNotIn("common/buf.c: buf_through_macro", lonely)
+
+    SCRIPTS = ("*.c", "*.h", "*.py", "*.sh", ".ci/run")
+
+    def test_no_comment_names_an_issue_or_a_file_outside(self):
+        paths = tracked(*self.SCRIPTS)
+        self.assertGreater(len(paths), 50)
+        self.assertEqual(bad_comments(paths), [])
+
+    def test_the_comment_check_can_fail(self):
+        samples = {
+            "a.c": 'int x; /* as in issue 12 */\nconst char *s = "issue 3 in a string";\n',
+            "b.py": '"""See /work/shared/DESIGN.md."""\nx = "#4"  # fixed in #4\n',
+            "c.sh": 'echo "#5 ok"  # see ../shared/AWS-NOTES.md\n# mutating call 2: fine\n',
+        }
+        with tempfile.TemporaryDirectory() as d:
+            for name, text in samples.items():
+                with open(os.path.join(d, name), "w") as f:
+                    f.write(text)
+            found = bad_comments([os.path.join(d, n) for n in samples])
+        self.assertEqual([f.split(": ", 1)[1] for f in found],
+                         ["issue number 'issue 12'", "outside path '/work/'",
+                          "issue number '#4'", "outside path '../shared'"])
 
 
 # What the static analysers read: the programs, common/ and the fuzz targets.

@@ -1,4 +1,4 @@
-"""Shared credentials and config files as people really write them (issue 7): CRLF line
+"""Shared credentials and config files as people really write them: CRLF line
 ends, comments, odd spacing, missing keys, a BOM, duplicate sections, unreadable files.
 Each case is resolved twice with the same files and environment: by our credential chain
 (tests/tools/awscall --whoami) and by botocore.session (what the AWS CLI uses), each in a

@@ -1,4 +1,4 @@
-"""A Docker daemon that misbehaves (issue 7), against the real `asgswap-agent --once`: a
+"""A Docker daemon that misbehaves, against the real `asgswap-agent --once`: a
 Python stand-in for dockerd on a unix socket (tests/fixtures/fakedocker.py) that answers
 garbage, closes the connection with or without a partial answer, sends bodies that are
 not JSON or 100 MiB long, or a pull stream that breaks or never ends a line. Moto and the

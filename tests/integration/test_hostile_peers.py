@@ -1,4 +1,4 @@
-"""Misbehaving peers (issue 7) against the real programs: AWS through the fault proxy in front
+"""Misbehaving peers against the real programs: AWS through the fault proxy in front
 of moto (`asgswap status`), IMDS through the fault proxy in front of the IMDSv2 emulator
 (`asgswap-agent --once` for the instance id, `asgswap status` for role credentials).
 Answers truncated, not XML or JSON, 100 MiB long, one byte a second, never; redirects to

@@ -1,4 +1,4 @@
-"""Packaging (issue 5): the systemd unit, agent.conf, the man pages, bash completion, the
+"""Packaging: the systemd unit, agent.conf, the man pages, bash completion, the
 IAM policies, the cloud-init user data and the CloudFormation template, each checked by
 its ecosystem's own tool where that tool is installed (`make deps-packaging` installs
 them; a missing tool skips its test and says so).
@@ -38,7 +38,7 @@ try:
 except ImportError:  # PyYAML comes with moto[server] and cfn-lint
     yaml = None
 
-# Issue 4: the agent's keys and their defaults.
+# The agent's keys and their defaults.
 AGENT_KEYS = {
     "registry": "",
     "container_name": "app",
@@ -458,8 +458,8 @@ class CompletionTest(unittest.TestCase):
 
 class IamPolicyTest(unittest.TestCase):
     """The policies parse, list exactly what each program calls, and keep least privilege.
-    moto's IAM enforcement checks the list of actions (and ignores conditions): see the
-    issue 5 report for those tests."""
+    moto's IAM enforcement checks the list of actions and ignores conditions, so the
+    conditions are checked here, on the documents themselves."""
 
     def check_policy(self, doc, expected):
         self.assertEqual(doc["Version"], "2012-10-17")

@@ -1,4 +1,4 @@
-"""Secrets kept out of output (issue 7): every command of both programs at --verbose, with
+"""Secrets kept out of output: every command of both programs at --verbose, with
 session credentials (access key id, secret key, session token), a registry password in a
 Docker config.json and an ECR authorization token in play, and none of those strings in
 stdout, stderr, the journal fields or the sd_notify messages, whole or base64-encoded

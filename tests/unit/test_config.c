@@ -792,7 +792,7 @@ static void test_parse_errors(void **state)
 		assert_null(strstr(why, "junk"));
 	}
 	/* a file that exists but cannot be read is skipped, as botocore's RawConfigParser
-	 * .read skips it (issue 7; tests/integration/test_hostile_creds_files.py compares
+	 * .read skips it (tests/integration/test_hostile_creds_files.py compares
 	 * with botocore as root without the DAC capabilities); root reads anything, so only
 	 * check as a user */
 	if (geteuid() != 0) {

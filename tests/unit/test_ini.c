@@ -512,6 +512,7 @@ static void test_load(void **state)
 	 * opening the FIFO must not block) */
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(ini_load(dir, &ini, &e), -ENOENT);
+	assert_int_equal(ini_load("/dev/null", &ini, &e), -ENOENT);
 	{
 		_cleanup_free_ char *fifo = NULL;
 
