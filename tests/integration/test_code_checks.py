@@ -218,6 +218,38 @@ class Housekeeping(unittest.TestCase):
         self.assertIn("common/buf.c: buf_nobody_calls", lonely)
         self.assertNotIn("common/buf.c: buf_through_macro", lonely)
 
+    # The patched moto: which moto packages each module patches (moto.core is shared).
+    MOTO_MODULES = {
+        "moto_autoscaling.py": {"autoscaling"},
+        "moto_lifecycle.py": {"autoscaling"},
+        "moto_elb.py": {"elb", "elbv2"},
+        "moto_cloudwatch.py": {"cloudwatch"},
+    }
+
+    def test_moto_patches_one_module_per_service(self):
+        """motobed.py keeps the client, the shared state and the server; each service's
+        patches are in their own module and patch only that service."""
+        fixtures = os.path.join(bed.TOP, "tests", "fixtures")
+        found = {}
+        for name in [*self.MOTO_MODULES, "motobed.py"]:
+            with open(os.path.join(fixtures, name)) as f:
+                tree = ast.parse(f.read(), name)
+            mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                    and n.module} | {a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+                                     for a in n.names}
+            patched = {m.split(".")[1] for m in mods if m.startswith("moto.")} - {"core"}
+            found[name] = patched
+            if name in self.MOTO_MODULES:
+                self.assertIn("patch", {n.name for n in tree.body
+                                        if isinstance(n, ast.FunctionDef)}, name)
+        for name, allowed in self.MOTO_MODULES.items():
+            self.assertLessEqual(found[name], allowed, name)
+        # the server reads moto's groups for /_bed/state and starts moto; no service's
+        # rules are patched there
+        self.assertLessEqual(found["motobed.py"], {"autoscaling", "moto_server", "ec2"})
+        with open(os.path.join(fixtures, "motobed.py")) as f:
+            self.assertNotRegex(f.read(), r"\b(Backend|Response)\.\w+ = ")
+
     SCRIPTS = ("*.c", "*.h", "*.py", "*.sh", ".ci/run")
 
     def test_no_comment_names_an_issue_or_a_file_outside(self):
