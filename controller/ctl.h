@@ -10,7 +10,7 @@
 #include "aws.h"
 #include "elb.h"
 
-/* Exit codes (DESIGN.md). */
+/* Exit codes (docs/DESIGN.md, "Exit codes"). */
 enum {
 	CTL_EXIT_OK = 0,
 	CTL_EXIT_UNDONE = 1,

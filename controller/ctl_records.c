@@ -244,7 +244,7 @@ int ctl_terminate(struct ctl_context *ctx, const struct ctl_group *g, const char
 	struct query q = { 0 };
 	int r;
 
-	/* Desired is 0 already and must stay 0: no decrement (AWS-NOTES.md). */
+	/* Desired is 0 already and must stay 0: no decrement (docs/AWS-NOTES.md). */
 	r = ctl_step(
 	        ctx,
 	        "TerminateInstanceInAutoScalingGroup %s %s ShouldDecrementDesiredCapacity=false",

@@ -129,6 +129,17 @@ ISSUE_NUMBER = re.compile(r"\bissues?\s*#?\d+|(?<![\w&#])#\d+\b", re.I)
 OUTSIDE_PATH = re.compile(r"/work/|\.\./shared\b|(?<![\w/.])shared/\w")
 
 
+# The design notes a comment may point at: in docs/, and there.
+NOTES = re.compile(r"(?<![\w/.-])(/?(?:[\w.-]+/)*)(DESIGN|AWS-NOTES|STYLE)(\.md)?\b")
+
+
+def bad_note_pointers(comment):
+    for m in NOTES.finditer(comment):
+        if m.group(1) != "docs/" or not m.group(3) or not os.path.isfile(
+                os.path.join(bed.TOP, "docs", m.group(2) + ".md")):
+            yield m.group(0)
+
+
 def c_comments(text):
     """(line, comment) of a C file: block and line comments, outside string literals."""
     for m in re.finditer(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
@@ -185,6 +196,8 @@ def bad_comments(paths):
                 m = rx.search(comment)
                 if m:
                     found.append(f"{rel}:{line}: {what} '{m.group(0)}'")
+            found += [f"{rel}:{line}: not a file in docs/ '{p}'"
+                      for p in bad_note_pointers(comment)]
     return found
 
 
@@ -250,9 +263,41 @@ class Housekeeping(unittest.TestCase):
         with open(os.path.join(fixtures, "motobed.py")) as f:
             self.assertNotRegex(f.read(), r"\b(Backend|Response)\.\w+ = ")
 
+    DESIGN_SECTIONS = ("The programs", "Conventions on AWS resources",
+                       "State of a set, as observed", "Records kept on the groups", "Commands",
+                       "Plans and the executor", "Exit codes", "Endpoints and credentials",
+                       "The test bed", "Layout of the tree")
+
+    def test_design_doc_matches_the_code(self):
+        """docs/DESIGN.md has its sections, and names every record tag, set state and exit
+        code that the controller defines, with the code's numbers."""
+        with open(os.path.join(bed.TOP, "docs", "DESIGN.md")) as f:
+            doc = f.read()
+        sections = re.findall(r"^## (.+)$", doc, re.M)
+        self.assertEqual([t for t in self.DESIGN_SECTIONS if t not in sections], [])
+        plans = doc.split("## Plans and the executor", 1)[1].split("\n## ", 1)[0]
+        self.assertIn("Placeholder", plans)
+        with open(os.path.join(bed.TOP, "controller", "ctl.h")) as f:
+            ctl_h = f.read()
+        with open(os.path.join(bed.TOP, "controller", "ctl_observe.c")) as f:
+            observe = f.read()
+        tags = re.findall(r'#define TAG_\w+\s+"(asgswap:[^"]+)"', ctl_h)
+        self.assertGreater(len(tags), 4)
+        self.assertEqual([t for t in tags if f"`{t}`" not in doc], [])
+        states = re.findall(r'\[CTL_\w+\] = "(\w+)"', observe)
+        self.assertEqual(len(states), 6)
+        table = re.findall(r"^\| (\w+) \|", doc, re.M)
+        self.assertEqual([st for st in states if st not in table], [])
+        codes = dict((int(n), name) for name, n in re.findall(r"CTL_EXIT_(\w+) = (\d+)", ctl_h))
+        exits = doc.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+        controller = exits.split("\n\nAgent")[0]
+        listed = [int(n) for n in re.findall(r"(?:^|· |: )(\d) ", controller, re.M)]
+        self.assertEqual(listed, sorted(codes))
+
     SCRIPTS = ("*.c", "*.h", "*.py", "*.sh", ".ci/run")
 
     def test_no_comment_names_an_issue_or_a_file_outside(self):
+        """Nor a design note other than as a file in docs/ that exists."""
         paths = tracked(*self.SCRIPTS)
         self.assertGreater(len(paths), 50)
         self.assertEqual(bad_comments(paths), [])
@@ -262,6 +307,8 @@ class Housekeeping(unittest.TestCase):
             "a.c": 'int x; /* as in issue 12 */\nconst char *s = "issue 3 in a string";\n',
             "b.py": '"""See /work/shared/DESIGN.md."""\nx = "#4"  # fixed in #4\n',
             "c.sh": 'echo "#5 ok"  # see ../shared/AWS-NOTES.md\n# mutating call 2: fine\n',
+            "d.c": "/* see docs/DESIGN.md and docs/AWS-NOTES.md */\n/* (DESIGN.md) */\n"
+                   "// docs/STYLE.md, AWS-NOTES\n",
         }
         with tempfile.TemporaryDirectory() as d:
             for name, text in samples.items():
@@ -270,7 +317,11 @@ class Housekeeping(unittest.TestCase):
             found = bad_comments([os.path.join(d, n) for n in samples])
         self.assertEqual([f.split(": ", 1)[1] for f in found],
                          ["issue number 'issue 12'", "outside path '/work/'",
-                          "issue number '#4'", "outside path '../shared'"])
+                          "not a file in docs/ '/work/shared/DESIGN.md'",
+                          "issue number '#4'", "outside path '../shared'",
+                          "not a file in docs/ '../shared/AWS-NOTES.md'",
+                          "not a file in docs/ 'DESIGN.md'", "not a file in docs/ 'docs/STYLE.md'",
+                          "not a file in docs/ 'AWS-NOTES'"])
 
 
 # What the static analysers read: the programs, common/ and the fuzz targets.

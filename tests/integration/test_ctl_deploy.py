@@ -1,4 +1,4 @@
-"""asgswap deploy against the patched moto: the steps of DESIGN.md, the refusals, the undo
+"""asgswap deploy against the patched moto: the steps of docs/DESIGN.md, the refusals, the undo
 on timeout, scaling policies, scheduled actions and alarms moving, and faults on the way.
 Everything is set up and checked with boto3."""
 import subprocess
