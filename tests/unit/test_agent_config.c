@@ -13,20 +13,8 @@
 
 #include "agent_config.h"
 #include "strutil.h"
+#include "unit_files.h"
 #include "banned.h"
-
-static char *write_temp(const char *text)
-{
-	char *path = strdup("/tmp/asgswap-test-conf-XXXXXX");
-	int fd;
-
-	assert_non_null(path);
-	fd = mkostemp(path, O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	return path;
-}
 
 static const char *const env_vars[] = {
 	"ASGSWAP_REGISTRY",       "ASGSWAP_PORTS",         "ASGSWAP_HEALTH_TIMEOUT",
@@ -44,7 +32,7 @@ static int clear_env(void **state)
 
 static struct agent_config *load(const char *text, int want, const char *want_error)
 {
-	_cleanup_free_ char *path = write_temp(text), *error = NULL;
+	_cleanup_free_ char *path = WRITE_TEMP(text), *error = NULL;
 	struct agent_config *c = NULL;
 	int r = agent_config_load(path, true, &c, &error);
 
@@ -195,7 +183,7 @@ static void test_env_file(void **state)
 	_cleanup_strv_free_ char **env = NULL;
 
 	(void)state;
-	path = write_temp("# secrets\nDB_PASSWORD=s3cr=t\n\n  MODE=prod\r\nEMPTY=\n");
+	path = WRITE_TEMP("# secrets\nDB_PASSWORD=s3cr=t\n\n  MODE=prod\r\nEMPTY=\n");
 	assert_int_equal(agent_env_file_read(path, &env, &error), 0);
 	unlink(path);
 	assert_int_equal(strv_length(env), 3);
@@ -204,7 +192,7 @@ static void test_env_file(void **state)
 	assert_string_equal(env[2], "EMPTY=");
 	env = strv_free(env);
 	free(path);
-	path = write_temp("GOOD=1\nnot a var\n");
+	path = WRITE_TEMP("GOOD=1\nnot a var\n");
 	assert_int_equal(agent_env_file_read(path, &env, &error), -EINVAL);
 	unlink(path);
 	assert_non_null(strstr(error, ":2: expected KEY=VALUE"));

@@ -13,18 +13,8 @@
 #include "fileio.h"
 #include "strutil.h"
 #include "timeutil.h"
+#include "unit_files.h"
 #include "banned.h"
-
-static char *write_temp(const char *text, size_t len)
-{
-	char tmpl[] = "/tmp/test_fileio.XXXXXX";
-	int fd = mkstemp(tmpl);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, len), (ssize_t)len);
-	close(fd);
-	return strdup(tmpl);
-}
 
 static void test_read_small_file(void **state)
 {

@@ -20,6 +20,7 @@
 
 #include "ini.h"
 #include "strutil.h"
+#include "unit_files.h"
 #include "banned.h"
 
 static struct ini *parse_ok(const char *text)
@@ -477,19 +478,6 @@ static void test_hostile(void **state)
 		ini_free(ini);
 	}
 }
-
-static char *write_temp(const char *text, size_t len)
-{
-	char tmpl[] = "/tmp/test_ini.XXXXXX";
-	int fd = mkstemp(tmpl);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, len), (ssize_t)len);
-	close(fd);
-	return strdup(tmpl);
-}
-
-#define WRITE_TEMP(s) write_temp(s, strlen(s))
 
 static void test_load(void **state)
 {
