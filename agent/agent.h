@@ -61,4 +61,22 @@ int agent_registry_auth(struct agent *a);
  * read-only library pages to the system; returns the bytes of mappings released. */
 size_t agent_release_boot_memory(void);
 
+/* agent_boot.c */
+const char *aws_why(const struct aws_error *err, int r);
+void notify_status(const char *fmt, ...) _printf_(1, 2);
+
+/* agent_stop.c: SIGTERM and SIGINT set a flag and make *ret_fd readable. */
+int agent_signals_init(int *ret_fd);
+/* The signal caught since the last call (draining fd), 0 for none. */
+int agent_signal_take(int fd);
+/* The AWS client's stop predicate: a signal arrived (and no scale-in is being finished). */
+bool agent_stop_requested(void);
+/* systemd stops the agent: the container's graceful stop; returns the exit code. */
+int agent_stop(struct agent *a);
+/* Whether IMDS says the instance's target lifecycle state is Terminated. */
+bool agent_terminating(struct agent *a);
+/* The scale-in: the container's graceful stop under heartbeats of the termination hooks,
+ * then CONTINUE; returns the exit code. */
+int agent_terminate(struct agent *a, uint64_t watchdog);
+
 #endif

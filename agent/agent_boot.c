@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,7 +31,6 @@
 #define HEALTH_POLL_MS      500L
 #define STABLE_RUN_USEC     (5ULL * 1000000)
 #define SUPERVISE_POLL_MS   2000L
-#define STOP_TIMEOUT_S      10
 #define NEXT_SUFFIX         "-asgswap-next"
 #define HEALTH_MAX_RESPONSE ((size_t)64 << 10)
 
@@ -63,7 +61,6 @@ int agent_init(struct agent *a, struct agent_config *cfg, bool once, bool verbos
 	struct aws_error err = { 0 };
 	const char *test_keepalive;
 	unsigned ms;
-	sigset_t mask;
 	int r;
 
 	*a = (struct agent){ .cfg = cfg, .once = once, .verbose = verbose, .signal_fd = -1 };
@@ -76,14 +73,10 @@ int agent_init(struct agent *a, struct agent_config *cfg, bool once, bool verbos
 	}
 	if (verbose)
 		o.trace = aws_trace_to_log;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return log_error_errno(errno, "blocking signals: %m");
-	a->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (a->signal_fd < 0)
-		return log_error_errno(errno, "signalfd: %m");
+	o.stop = agent_stop_requested;
+	r = agent_signals_init(&a->signal_fd);
+	if (r < 0)
+		return log_error_errno(r, "signal handlers: %s", strerror(-r));
 	r = aws_client_new(&o, &a->aws, &err);
 	if (r < 0) {
 		log_error_errno(r, "AWS configuration: %s",
@@ -125,12 +118,13 @@ void agent_done(struct agent *a)
 /* Whether SIGTERM or SIGINT arrived (consumes the signal). */
 static bool signalled(struct agent *a)
 {
-	struct signalfd_siginfo si;
+	int sig;
 
 	if (a->stopping)
 		return true;
-	if (read(a->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		log_info("received %s, stopping", strsignal((int)si.ssi_signo));
+	sig = agent_signal_take(a->signal_fd);
+	if (sig > 0) {
+		log_info("received %s, stopping", strsignal(sig));
 		a->stopping = true;
 	}
 	return a->stopping;
@@ -156,8 +150,7 @@ static int agent_sleep(struct agent *a, long ms)
 	}
 }
 
-static void notify_status(const char *fmt, ...) _printf_(1, 2);
-static void notify_status(const char *fmt, ...)
+void notify_status(const char *fmt, ...)
 {
 	_cleanup_free_ char *s = NULL;
 	va_list ap;
@@ -169,7 +162,7 @@ static void notify_status(const char *fmt, ...)
 		(void)notify_sendf("STATUS=%s", s);
 }
 
-static const char *aws_why(const struct aws_error *err, int r)
+const char *aws_why(const struct aws_error *err, int r)
 {
 	if (err->message)
 		return err->message;
@@ -466,9 +459,9 @@ static int step_run(struct agent *a, const char *image)
 	const struct agent_config *cfg = a->cfg;
 	struct docker_container cur = { 0 };
 	struct docker_error err = { 0 };
-	_cleanup_free_ char *label_image = NULL, *label_version = NULL, *next = NULL, *id = NULL;
+	_cleanup_free_ char *next = NULL, *id = NULL;
 	_cleanup_strv_free_ char **env = NULL;
-	char *labels[3];
+	_cleanup_strv_free_ char **labels = NULL;
 	int r;
 
 	r = docker_container_inspect(a->docker, cfg->container_name, &cur, &err);
@@ -504,17 +497,16 @@ static int step_run(struct agent *a, const char *image)
 		}
 	}
 	next = next_name(cfg->container_name);
-	if (asprintf(&label_image, "asgswap.image=%s", a->ref.name) < 0)
-		label_image = NULL;
-	if (asprintf(&label_version, "asgswap.version=%s", a->version) < 0)
-		label_version = NULL;
-	if (!next || !label_image || !label_version) {
+	r = strv_pushf(&labels, "asgswap.image=%s", a->ref.name);
+	if (r == 0)
+		r = strv_pushf(&labels, "asgswap.version=%s", a->version);
+	STRV_FOREACH(l, cfg->container.labels)
+		if (r == 0)
+			r = strv_extend(&labels, *l);
+	if (!next || r < 0) {
 		docker_container_done(&cur);
 		return -ENOMEM;
 	}
-	labels[0] = label_image;
-	labels[1] = label_version;
-	labels[2] = NULL;
 	/* A leftover of an interrupted replacement. */
 	(void)docker_container_remove(a->docker, next, &err);
 	docker_error_clear(&err);
@@ -528,6 +520,7 @@ static int step_run(struct agent *a, const char *image)
 		.network = cfg->network,
 		.restart = cfg->restart,
 	};
+	agent_container_spec(&cfg->container, &spec);
 	log_debug("creating container '%s' from '%s'", next, image);
 	r = docker_container_create(a->docker, &spec, &id, &err);
 	if (r < 0) {
@@ -541,7 +534,7 @@ static int step_run(struct agent *a, const char *image)
 		log_info("replacing container '%s' (%s:%s)", cfg->container_name,
 		         cur.label_image ? cur.label_image : cur.image,
 		         cur.label_version ? cur.label_version : "?");
-		r = docker_container_stop(a->docker, cur.id, STOP_TIMEOUT_S, &err);
+		r = docker_container_stop(a->docker, cur.id, cfg->container.stop_timeout, &err);
 		if (r < 0)
 			log_warning("stopping the old container: %s",
 			            err.message ? err.message : strerror(-r));
@@ -680,7 +673,8 @@ static int report(struct agent *a, bool success)
 
 static int fail(struct agent *a, int r, int code, const char *what)
 {
-	if (r == -ECANCELED) {
+	/* A signal also ends AWS calls in flight (-EINTR): a stop, not a failure to report. */
+	if (r == -ECANCELED || signalled(a)) {
 		(void)notify_send("STOPPING=1\nSTATUS=stopped");
 		return AGENT_EXIT_OK;
 	}
@@ -709,6 +703,8 @@ static int supervise(struct agent *a, uint64_t watchdog)
 			(void)notify_send("WATCHDOG=1");
 			last_ping = now_usec();
 		}
+		if (agent_terminating(a))
+			return agent_terminate(a, watchdog);
 		r = docker_container_inspect(a->docker, a->cfg->container_name, &c, &err);
 		if (r < 0 && r != -ENOENT) {
 			/* Docker itself not answering is not the container's fault. */
@@ -747,11 +743,8 @@ static int supervise(struct agent *a, uint64_t watchdog)
 			aws_error_clear(&aerr);
 		}
 		r = agent_sleep(a, poll_ms);
-		if (r == -ECANCELED) {
-			(void)notify_send(
-			        "STOPPING=1\nSTATUS=stopped; the container keeps running");
-			return AGENT_EXIT_OK;
-		}
+		if (r == -ECANCELED)
+			return agent_stop(a);
 		if (r < 0)
 			return AGENT_EXIT_FAILED;
 	}

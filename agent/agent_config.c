@@ -38,6 +38,7 @@ struct agent_config *agent_config_free(struct agent_config *c)
 	free(c->name_tag);
 	free(c->version_tag);
 	free(c->docker_config);
+	agent_container_config_done(&c->container);
 	free(c);
 	return NULL;
 }
@@ -260,7 +261,7 @@ static int config_set(struct agent_config *c, const char *key, const char *v, co
 		}
 		return set_str(streq(key, "name_tag") ? &c->name_tag : &c->version_tag, v);
 	}
-	return -ENOENT;
+	return agent_container_config_set(&c->container, key, v, why);
 }
 
 static const char *const keys[] = {
@@ -292,6 +293,8 @@ static int config_defaults(struct agent_config *c)
 	c->tag_timeout = 600;
 	c->unhealthy_grace = 60;
 	c->registry_auth = REGISTRY_AUTH_AUTO;
+	if (agent_container_config_init(&c->container) < 0)
+		return -ENOMEM;
 	if (!c->container_name || !c->restart || !c->network || !c->lifecycle_hook ||
 	    !c->docker_socket || !c->name_tag || !c->version_tag || !c->docker_config)
 		return -ENOMEM;
@@ -343,26 +346,39 @@ static int parse_file(struct agent_config *c, const char *path, const char *text
 	return 0;
 }
 
+static int apply_env_key(struct agent_config *c, const char *key, char **ret_error)
+{
+	char var[64];
+	const char *v, *why;
+	size_t j;
+	int r;
+
+	r = snprintf(var, sizeof(var), "ASGSWAP_%s", key);
+	if (r < 0 || (size_t)r >= sizeof(var))
+		return -ENAMETOOLONG;
+	for (j = 8; var[j]; j++)
+		if (var[j] >= 'a' && var[j] <= 'z')
+			var[j] = (char)(var[j] - 'a' + 'A');
+	v = getenv(var);
+	if (!v)
+		return 0;
+	r = config_set(c, key, v, &why);
+	if (r == -EINVAL)
+		return set_errorf(ret_error, r, "%s: bad value: %s", var, why);
+	return r;
+}
+
 static int apply_env(struct agent_config *c, char **ret_error)
 {
-	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-		char var[64];
-		const char *v, *why;
-		size_t j;
-		int r;
+	int r;
 
-		r = snprintf(var, sizeof(var), "ASGSWAP_%s", keys[i]);
-		if (r < 0 || (size_t)r >= sizeof(var))
-			return -ENAMETOOLONG;
-		for (j = 8; var[j]; j++)
-			if (var[j] >= 'a' && var[j] <= 'z')
-				var[j] = (char)(var[j] - 'a' + 'A');
-		v = getenv(var);
-		if (!v)
-			continue;
-		r = config_set(c, keys[i], v, &why);
-		if (r == -EINVAL)
-			return set_errorf(ret_error, r, "%s: bad value: %s", var, why);
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		r = apply_env_key(c, keys[i], ret_error);
+		if (r < 0)
+			return r;
+	}
+	for (const char *const *k = agent_container_keys; *k; k++) {
+		r = apply_env_key(c, *k, ret_error);
 		if (r < 0)
 			return r;
 	}

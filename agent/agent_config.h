@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "agent_container.h"
 #include "docker.h"
 #include "macro.h"
 
@@ -37,6 +38,7 @@ struct agent_config {
 	char *name_tag;
 	char *version_tag;
 	char *docker_config; /* AGENT_DOCKER_CONFIG; only tests move it (ASGSWAP_DOCKER_CONFIG) */
+	struct agent_container_config container; /* agent_container.h */
 };
 
 /*

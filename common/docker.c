@@ -486,33 +486,37 @@ static cJSON *string_array(char *const *v)
 	return a;
 }
 
-static char *create_body(const struct docker_create *s)
+/* Adds key: [strings] to o when v is non-NULL. */
+static bool add_strv(cJSON *o, const char *key, char *const *v)
 {
-	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
-	cJSON *labels, *host, *bindings, *exposed, *restart;
-	bool ok = j;
+	cJSON *a;
 
-	ok = ok && cJSON_AddStringToObject(j, "Image", s->image);
-	labels = ok ? cJSON_AddObjectToObject(j, "Labels") : NULL;
-	ok = ok && labels;
-	STRV_FOREACH(l, s->labels) {
+	if (!v)
+		return true;
+	a = string_array(v);
+	if (!a || !cJSON_AddItemToObject(o, key, a)) {
+		cJSON_Delete(a);
+		return false;
+	}
+	return true;
+}
+
+/* Adds "key=value" strings as an object of strings (labels, log options). */
+static bool add_kv(cJSON *o, char *const *v)
+{
+	STRV_FOREACH(l, v) {
 		const char *eq = strchr(*l, '=');
 		_cleanup_free_ char *k = eq ? strndup(*l, (size_t)(eq - *l)) : NULL;
 
-		ok = ok && k && cJSON_AddStringToObject(labels, k, eq + 1);
+		if (!k || !cJSON_AddStringToObject(o, k, eq + 1))
+			return false;
 	}
-	if (ok && s->env) {
-		cJSON *env = string_array(s->env);
+	return true;
+}
 
-		ok = env && cJSON_AddItemToObject(j, "Env", env);
-		if (!ok)
-			cJSON_Delete(env);
-	}
-	exposed = ok ? cJSON_AddObjectToObject(j, "ExposedPorts") : NULL;
-	host = ok ? cJSON_AddObjectToObject(j, "HostConfig") : NULL;
-	bindings = host ? cJSON_AddObjectToObject(host, "PortBindings") : NULL;
-	ok = ok && exposed && host && bindings;
-	for (size_t i = 0; ok && i < s->n_ports; i++) {
+static bool add_ports(cJSON *exposed, cJSON *bindings, const struct docker_create *s)
+{
+	for (size_t i = 0; i < s->n_ports; i++) {
 		char key[32], hp[16];
 		cJSON *arr, *b;
 
@@ -521,15 +525,74 @@ static char *create_body(const struct docker_create *s)
 		arr = cJSON_GetObjectItemCaseSensitive(bindings, key);
 		if (!arr)
 			arr = cJSON_AddArrayToObject(bindings, key);
-		if (!cJSON_GetObjectItemCaseSensitive(exposed, key))
-			ok = ok && cJSON_AddObjectToObject(exposed, key);
+		if (!cJSON_GetObjectItemCaseSensitive(exposed, key) &&
+		    !cJSON_AddObjectToObject(exposed, key))
+			return false;
 		b = cJSON_CreateObject();
-		ok = ok && arr && b && cJSON_AddStringToObject(b, "HostPort", hp) &&
-		     cJSON_AddItemToArray(arr, b);
+		if (!arr || !b || !cJSON_AddStringToObject(b, "HostPort", hp) ||
+		    !cJSON_AddItemToArray(arr, b)) {
+			cJSON_Delete(b);
+			return false;
+		}
 	}
+	return true;
+}
+
+/* HostConfig's optional settings: each one only when set, so that dockerd's defaults hold. */
+static bool add_host_options(cJSON *host, const struct docker_create *s)
+{
+	bool ok = true;
+
+	if (s->log_driver) {
+		cJSON *log = cJSON_AddObjectToObject(host, "LogConfig");
+		cJSON *opts = log ? cJSON_AddObjectToObject(log, "Config") : NULL;
+
+		ok = opts && cJSON_AddStringToObject(log, "Type", s->log_driver) &&
+		     add_kv(opts, s->log_opts);
+	}
+	ok = ok && add_strv(host, "Binds", s->binds);
+	/* Integers below 2^53 are exact as cJSON's doubles; the agent's limits are far below. */
+	if (ok && s->memory > 0)
+		ok = cJSON_AddNumberToObject(host, "Memory", (double)s->memory);
+	if (ok && s->nano_cpus > 0)
+		ok = cJSON_AddNumberToObject(host, "NanoCpus", (double)s->nano_cpus);
+	if (ok && s->pids_limit > 0)
+		ok = cJSON_AddNumberToObject(host, "PidsLimit", (double)s->pids_limit);
+	if (ok && s->read_only)
+		ok = cJSON_AddTrueToObject(host, "ReadonlyRootfs");
+	if (ok && s->init)
+		ok = cJSON_AddTrueToObject(host, "Init");
+	ok = ok && add_strv(host, "CapAdd", s->cap_add);
+	ok = ok && add_strv(host, "CapDrop", s->cap_drop);
+	ok = ok && add_strv(host, "ExtraHosts", s->extra_hosts);
+	return ok;
+}
+
+char *docker_create_body(const struct docker_create *s)
+{
+	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
+	cJSON *labels, *host, *bindings, *exposed, *restart;
+	bool ok = j;
+
+	ok = ok && cJSON_AddStringToObject(j, "Image", s->image);
+	labels = ok ? cJSON_AddObjectToObject(j, "Labels") : NULL;
+	ok = ok && labels && add_kv(labels, s->labels);
+	ok = ok && add_strv(j, "Env", s->env);
+	ok = ok && add_strv(j, "Cmd", s->cmd);
+	if (ok && s->user)
+		ok = cJSON_AddStringToObject(j, "User", s->user);
+	if (ok && s->stop_signal)
+		ok = cJSON_AddStringToObject(j, "StopSignal", s->stop_signal);
+	if (ok && s->has_stop_timeout)
+		ok = cJSON_AddNumberToObject(j, "StopTimeout", (double)s->stop_timeout);
+	exposed = ok ? cJSON_AddObjectToObject(j, "ExposedPorts") : NULL;
+	host = ok ? cJSON_AddObjectToObject(j, "HostConfig") : NULL;
+	bindings = host ? cJSON_AddObjectToObject(host, "PortBindings") : NULL;
+	ok = ok && exposed && host && bindings && add_ports(exposed, bindings, s);
 	restart = ok ? cJSON_AddObjectToObject(host, "RestartPolicy") : NULL;
 	ok = ok && restart && cJSON_AddStringToObject(restart, "Name", s->restart);
 	ok = ok && cJSON_AddStringToObject(host, "NetworkMode", s->network);
+	ok = ok && add_host_options(host, s);
 	return ok ? cJSON_PrintUnformatted(j) : NULL;
 }
 
@@ -547,7 +610,7 @@ int docker_container_create(struct docker_client *d, const struct docker_create 
 	r = path_with("/containers/create?name=", spec->name, "", false, &path);
 	if (r < 0)
 		return r;
-	body = create_body(spec);
+	body = docker_create_body(spec);
 	if (!body)
 		return -ENOMEM;
 	r = docker_do(
@@ -578,8 +641,8 @@ int docker_container_create(struct docker_client *d, const struct docker_create 
 
 /* POST/DELETE on /containers/{id}{suffix}: ok1/ok2 are the statuses that mean done. */
 static int simple(struct docker_client *d, const char *method, const char *id, const char *suffix,
-                  long timeout_ms, long ok1, long ok2, long ok3, const char *what,
-                  struct docker_error *err)
+                  long timeout_ms, long ok1, long ok2, long ok3, int (*on_tick)(void *),
+                  void *userdata, const char *what, struct docker_error *err)
 {
 	_cleanup_buf_ struct buf path = { 0 };
 	struct http_response resp;
@@ -588,9 +651,13 @@ static int simple(struct docker_client *d, const char *method, const char *id, c
 	r = path_with("/containers/", id, suffix, false, &path);
 	if (r < 0)
 		return r;
-	r = docker_do(
-	        d, &(struct call){ .method = method, .path = path.data, .timeout_ms = timeout_ms },
-	        &resp);
+	r = docker_do(d,
+	              &(struct call){ .method = method,
+	                              .path = path.data,
+	                              .timeout_ms = timeout_ms,
+	                              .on_tick = on_tick,
+	                              .userdata = userdata },
+	              &resp);
 	if (r < 0)
 		r = transport_error(err, r, &resp, what);
 	else if (resp.status != ok1 && resp.status != ok2 && resp.status != ok3)
@@ -605,7 +672,8 @@ static int simple(struct docker_client *d, const char *method, const char *id, c
 
 int docker_container_start(struct docker_client *d, const char *id, struct docker_error *err)
 {
-	return simple(d, "POST", id, "/start", 0, 204, 304, 204, "starting the container", err);
+	return simple(d, "POST", id, "/start", 0, 204, 304, 204, NULL, NULL,
+	              "starting the container", err);
 }
 
 int docker_container_stop(struct docker_client *d, const char *id, unsigned timeout_s,
@@ -615,12 +683,24 @@ int docker_container_stop(struct docker_client *d, const char *id, unsigned time
 
 	(void)snprintf(suffix, sizeof(suffix), "/stop?t=%u", timeout_s);
 	return simple(d, "POST", id, suffix, (long)timeout_s * 1000 + DOCKER_TIMEOUT_MS, 204, 304,
-	              404, "stopping the container", err);
+	              404, NULL, NULL, "stopping the container", err);
+}
+
+int docker_container_stop_ticking(struct docker_client *d, const char *id, unsigned timeout_s,
+                                  int (*on_tick)(void *userdata), void *userdata,
+                                  struct docker_error *err)
+{
+	char suffix[40];
+
+	(void)snprintf(suffix, sizeof(suffix), "/stop?t=%u", timeout_s);
+	return simple(d, "POST", id, suffix, (long)timeout_s * 1000 + DOCKER_TIMEOUT_MS, 204, 304,
+	              404, on_tick, userdata, "stopping the container", err);
 }
 
 int docker_container_remove(struct docker_client *d, const char *id, struct docker_error *err)
 {
-	return simple(d, "DELETE", id, "?force=1", 0, 204, 404, 204, "removing the container", err);
+	return simple(d, "DELETE", id, "?force=1", 0, 204, 404, 204, NULL, NULL,
+	              "removing the container", err);
 }
 
 int docker_container_rename(struct docker_client *d, const char *id, const char *name,
@@ -635,5 +715,6 @@ int docker_container_rename(struct docker_client *d, const char *id, const char 
 		r = uri_encode(&suffix, name, strlen(name), false);
 	if (r < 0)
 		return r;
-	return simple(d, "POST", id, suffix.data, 0, 204, 204, 204, "renaming the container", err);
+	return simple(d, "POST", id, suffix.data, 0, 204, 204, 204, NULL, NULL,
+	              "renaming the container", err);
 }

@@ -7,6 +7,7 @@
 #define ASGSWAP_DOCKER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "http.h"
 #include "macro.h"
@@ -107,15 +108,40 @@ struct docker_create {
 	size_t n_ports;
 	const char *network; /* NetworkMode */
 	const char *restart; /* RestartPolicy.Name */
+	/* Each below is left out of the body when NULL or 0, so that dockerd's default holds. */
+	char *const *cmd;        /* Cmd, the argv as it is */
+	const char *user;        /* User */
+	const char *stop_signal; /* StopSignal, e.g. "SIGTERM" */
+	bool has_stop_timeout;
+	unsigned stop_timeout;    /* StopTimeout in seconds, when has_stop_timeout */
+	const char *log_driver;   /* HostConfig.LogConfig.Type */
+	char *const *log_opts;    /* HostConfig.LogConfig.Config, "key=value" strings */
+	char *const *binds;       /* HostConfig.Binds, "HOST:CONTAINER[:ro]" */
+	int64_t memory;           /* HostConfig.Memory, bytes */
+	int64_t nano_cpus;        /* HostConfig.NanoCpus */
+	int64_t pids_limit;       /* HostConfig.PidsLimit */
+	bool read_only;           /* HostConfig.ReadonlyRootfs */
+	bool init;                /* HostConfig.Init */
+	char *const *cap_add;     /* HostConfig.CapAdd */
+	char *const *cap_drop;    /* HostConfig.CapDrop */
+	char *const *extra_hosts; /* HostConfig.ExtraHosts, "host:ip" */
 };
+/* The JSON body of POST /containers/create for spec (to free()), NULL when out of memory. */
+char *docker_create_body(const struct docker_create *spec);
 /* POST /containers/create?name=; -EEXIST when the name is taken. */
 int docker_container_create(struct docker_client *d, const struct docker_create *spec,
                             char **ret_id, struct docker_error *err);
 /* 0 also when already started (304). */
 int docker_container_start(struct docker_client *d, const char *id, struct docker_error *err);
-/* 0 also when already stopped (304) or gone (404). */
+/* 0 also when already stopped (304) or gone (404). dockerd sends the container's
+ * StopSignal, waits timeout_s, then SIGKILL. */
 int docker_container_stop(struct docker_client *d, const char *id, unsigned timeout_s,
                           struct docker_error *err);
+/* The same; on_tick (may be NULL) is called about once a second while dockerd waits, a
+ * negative return ends the call. */
+int docker_container_stop_ticking(struct docker_client *d, const char *id, unsigned timeout_s,
+                                  int (*on_tick)(void *userdata), void *userdata,
+                                  struct docker_error *err);
 /* DELETE ?force=1; 0 also when gone. */
 int docker_container_remove(struct docker_client *d, const char *id, struct docker_error *err);
 int docker_container_rename(struct docker_client *d, const char *id, const char *name,
