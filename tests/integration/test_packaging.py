@@ -55,6 +55,24 @@ AGENT_KEYS = {
     "name_tag": "docker:image:name",
     "version_tag": "docker:image:version",
     "unhealthy_grace": "60",
+    # Issue 12: the container's settings and its stop (agent/agent_container.c).
+    "log_driver": "journald",
+    "log_opts": "",
+    "mounts": "",
+    "memory": "",
+    "cpus": "",
+    "pids_limit": "",
+    "user": "",
+    "read_only": "false",
+    "init": "false",
+    "cap_drop": "",
+    "cap_add": "",
+    "extra_hosts": "",
+    "labels": "",
+    "command": "",
+    "stop_timeout": "10",
+    "stop_signal": "SIGTERM",
+    "terminate_hook": "auto",
 }
 # Keys of agent/agent_config.c that only the tests set, not documented for users.
 AGENT_INTERNAL_KEYS = {"docker_config"}
@@ -143,7 +161,12 @@ def agent_source_keys():
     m = re.search(r"static const char \*const keys\[\] = \{(.*?)\};", src, re.S)
     if not m:
         raise unittest.SkipTest("agent/agent_config.c has no keys[] table")
-    return set(re.findall(r'"([a-z_]+)"', m.group(1)))
+    keys = set(re.findall(r'"([a-z_]+)"', m.group(1)))
+    container = read(os.path.join(TOP, "agent", "agent_container.c"))
+    m = re.search(r"const char \*const agent_container_keys\[\] = \{(.*?)\};", container, re.S)
+    if m:
+        keys |= set(re.findall(r'"([a-z_]+)"', m.group(1)))
+    return keys
 
 
 def controller_long_options():
@@ -590,7 +613,10 @@ class CloudFormationTest(unittest.TestCase):
             self.assertEqual(tags["docker:image:name"]["Value"], {"Ref": "ImageName"})
             hooks = g["LifecycleHookSpecificationList"]
             self.assertEqual([h["LifecycleTransition"] for h in hooks],
-                             ["autoscaling:EC2_INSTANCE_LAUNCHING"])
+                             ["autoscaling:EC2_INSTANCE_LAUNCHING",
+                              "autoscaling:EC2_INSTANCE_TERMINATING"])
+            # The agent completes it; without an agent the instance still leaves.
+            self.assertEqual(hooks[1]["DefaultResult"], "CONTINUE")
             self.assertEqual(g["TargetGroupARNs"], [{"Ref": "TargetGroup"}])
             self.assertEqual(str(g["MinSize"]), "0")
         # Blue is live from the start, green at 0; neither carries a capacity on updates.
