@@ -73,7 +73,7 @@ def main():
                            AWS_EC2_METADATA_DISABLED=None, NOTIFY_SOCKET=notify_path,
                            ASGSWAP_REGISTRY=docker.registry.host, ASGSWAP_CONTAINER_NAME=group,
                            ASGSWAP_DOCKER_SOCKET=docker.socket, ASGSWAP_NETWORK="none",
-                           ASGSWAP_REGISTRY_AUTH="ecr",
+                           ASGSWAP_REGISTRY_AUTH="ecr", ASGSWAP_LOG_DRIVER="json-file",
                            ASGSWAP_DOCKER_CONFIG="/nonexistent/config.json")
         agent = [bed.binary("asgswap-agent"), "--config", "/dev/null", "--verbose"]
         # BENCH_WRAP="valgrind --tool=massif ..." profiles one boot instead of measuring.

@@ -615,7 +615,9 @@ class World:
                     f"health_url = http://127.0.0.1:{inst.port}/health\n"
                     f"health_timeout = 60\n"
                     f"tag_timeout = 60\n"
-                    f"docker_socket = {self.docker.socket}\n")
+                    f"docker_socket = {self.docker.socket}\n"
+                    # journald, the default, needs a journal on the demo's host
+                    f"log_driver = json-file\n")
         # The agent's credentials come from the instance role, as on EC2.
         env = bed.base_env(AWS_ENDPOINT_URL=self.moto.url,
                            AWS_EC2_METADATA_SERVICE_ENDPOINT=inst.imds.url,

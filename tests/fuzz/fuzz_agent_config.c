@@ -59,8 +59,16 @@ static void load(const char *path, bool explicit_path)
 	struct agent_config *c = NULL;
 	char *error = NULL;
 
-	if (agent_config_load(path, explicit_path, &c, &error) == 0)
+	if (agent_config_load(path, explicit_path, &c, &error) == 0) {
+		struct docker_create spec = {
+			.name = "app", .image = "app:1", .restart = "no", .network = "none"
+		};
+
 		(void)registry_auth_to_string(c->registry_auth);
+		/* What the settings become: the container's create body. */
+		agent_container_spec(&c->container, &spec);
+		free(docker_create_body(&spec));
+	}
 	agent_config_free(c);
 	free(error);
 }

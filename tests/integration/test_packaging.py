@@ -861,6 +861,7 @@ class AgentPolicyTest(unittest.TestCase):
         cls.config = os.path.join(cls.tmp, "agent.conf")
         with open(cls.config, "w") as f:
             f.write("network = none\nregistry_auth = ecr\nhealth_timeout = 30\n"
+                    "log_driver = json-file\n"
                     "tag_timeout = 10\n")
         cls.n = 0
 
