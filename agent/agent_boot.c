@@ -93,6 +93,7 @@ int agent_init(struct agent *a, struct agent_config *cfg, bool once, bool verbos
 	r = docker_client_new(a->http, cfg->docker_socket, &a->docker);
 	if (r < 0)
 		return log_error_errno(r, "Docker client: %s", strerror(-r));
+	docker_client_set_stop(a->docker, agent_stop_requested);
 	return 0;
 }
 
@@ -563,10 +564,17 @@ static int step_run(struct agent *a, const char *image)
 	return 0;
 }
 
+static int health_tick(void *userdata)
+{
+	return signalled(userdata) ? -ECANCELED : 0;
+}
+
 static int http_health(struct agent *a)
 {
 	struct http_response resp;
 	struct http_request req = {
+		.on_tick = health_tick,
+		.userdata = a,
 		.method = "GET",
 		.url = a->cfg->health_url,
 		.max_response = HEALTH_MAX_RESPONSE,

@@ -17,6 +17,7 @@ struct docker_client {
 	struct http_client *http;
 	char *socket;
 	char *version; /* "1.41", from /_ping */
+	bool (*stop)(void);
 };
 
 void docker_error_clear(struct docker_error *e)
@@ -69,6 +70,18 @@ struct docker_client *docker_client_free(struct docker_client *d)
 	free(d->version);
 	free(d);
 	return NULL;
+}
+
+void docker_client_set_stop(struct docker_client *d, bool (*stop)(void))
+{
+	d->stop = stop;
+}
+
+static int stop_tick(void *userdata)
+{
+	const struct docker_client *d = userdata;
+
+	return d->stop() ? -EINTR : 0;
 }
 
 const char *docker_api_version(const struct docker_client *d)
@@ -124,6 +137,7 @@ struct call {
 static int docker_do(struct docker_client *d, const struct call *c, struct http_response *resp)
 {
 	_cleanup_free_ char *url = NULL;
+	bool own_tick = d->stop && !c->on_tick && !c->on_line;
 	int r;
 
 	r = make_url(d, c->path, &url);
@@ -142,8 +156,8 @@ static int docker_do(struct docker_client *d, const struct call *c, struct http_
 		.timeout_ms = c->timeout_ms ? c->timeout_ms : DOCKER_TIMEOUT_MS,
 		.no_proxy = true,
 		.on_line = c->on_line,
-		.on_tick = c->on_tick,
-		.userdata = c->userdata,
+		.on_tick = own_tick ? stop_tick : c->on_tick,
+		.userdata = own_tick ? d : c->userdata,
 	};
 	return http_request(d->http, &req, resp);
 }

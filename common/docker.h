@@ -28,6 +28,10 @@ void docker_error_clear(struct docker_error *e);
 int docker_client_new(struct http_client *http, const char *socket, struct docker_client **ret);
 struct docker_client *docker_client_free(struct docker_client *d);
 DEFINE_POINTER_CLEANUP_FUNC(struct docker_client, docker_client_free)
+/* When stop says so (asked about once a second), a call in flight ends with -EINTR, so that
+ * a daemon that never answers does not hold up a stop. Calls given their own tick (pulls,
+ * docker_container_stop_ticking()) leave the decision to it. */
+void docker_client_set_stop(struct docker_client *d, bool (*stop)(void));
 
 /* GET /_ping: remembers the daemon's Api-Version for every later call. */
 int docker_ping(struct docker_client *d, struct docker_error *err);

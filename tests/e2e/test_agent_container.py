@@ -2,15 +2,19 @@
 the container the real dockerd created, the graceful stop seen in dockerd's own events (the
 signal it sent, the SIGKILL after stop_timeout), a scale-in and a finalize under a
 termination lifecycle hook on the moto bed, and SIGTERM during an AWS call or a pull."""
+import contextlib
 import os
 import signal
+import socket
 import tempfile
+import threading
 import time
 import unittest
 import uuid
 
 import bed
 import dockerbed
+from fakedocker import FakeDocker
 from faultproxy import FaultProxy
 from test_agent import LAUNCHING, AgentTest
 
@@ -249,6 +253,42 @@ class AgentContainerTest(AgentTest):
         self.assertEqual(p.wait(timeout=10), 0, self.log_of(p))
         self.assertLess(time.monotonic() - t0, 2.0, self.log_of(p))
         self.assertIsNone(self.docker.container(self.name))
+
+    def test_sigterm_while_dockerd_does_not_answer_stops_within_2_s(self):
+        # A real dockerd always answers: the fixture's stand-in is one that never does.
+        with FakeDocker(self.tmp.name, faults={"/containers/": "hang"}) as d:
+            self.group("plain", "1")
+            p = self.start_agent(docker_socket=d.path)
+            bed.wait_until(lambda: any("/containers/" in x for x in d.paths())
+                           or p.poll() is not None, timeout=30, what="a Docker call in flight")
+            self.assertIsNone(p.poll(), self.log_of(p))
+            t0 = time.monotonic()
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(timeout=10), 0, self.log_of(p))
+            self.assertLess(time.monotonic() - t0, 2.0, self.log_of(p))
+
+    def test_sigterm_during_a_health_check_stops_within_2_s(self):
+        silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        self.addCleanup(silent.close)
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        accepted = []
+
+        def accept():
+            with contextlib.suppress(OSError):
+                while True:
+                    accepted.append(silent.accept()[0])  # and never answer
+        threading.Thread(target=accept, daemon=True).start()
+        self.addCleanup(lambda: [c.close() for c in accepted])
+        self.group("plain", "1")
+        p = self.start_agent(health_url=f"http://127.0.0.1:{silent.getsockname()[1]}/health")
+        bed.wait_until(lambda: accepted or p.poll() is not None, timeout=60,
+                       what="the health check in flight")
+        self.assertIsNone(p.poll(), self.log_of(p))
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(timeout=10), 0, self.log_of(p))
+        self.assertLess(time.monotonic() - t0, 2.0, self.log_of(p))
 
 
 class AgentConfigErrorTest(unittest.TestCase):
