@@ -46,7 +46,8 @@ struct agent {
 	uint64_t last_extend_usec;
 	uint64_t last_heartbeat_usec;
 	/* For tests only: ASGSWAP_TEST_KEEPALIVE_MS (not a configuration key) replaces both
-	 * keep-alive intervals of a long pull, so that a pull of seconds shows them; 0 unset. */
+	 * keep-alive intervals of a long pull, and the heartbeat interval of a container stop
+	 * under a termination hook, so that seconds show them; 0 unset. */
 	uint64_t test_keepalive_usec;
 };
 
