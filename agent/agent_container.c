@@ -2,9 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "agent_container.h"
+#include "jsonutil.h"
 #include "strutil.h"
 #include "banned.h"
 
@@ -28,8 +27,6 @@ const char *const agent_container_keys[] = {
 static const char *const signal_names[] = {
 	"SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGKILL",
 };
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 int agent_container_config_init(struct agent_container_config *c)
 {
@@ -264,7 +261,7 @@ static int parse_bool(const char *v, bool *ret)
 /* A JSON array of strings, the container's argv: never a string for a shell to split. */
 static int parse_command(const char *v, char ***ret)
 {
-	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
+	_cleanup_json_ cJSON *j = NULL;
 	_cleanup_strv_free_ char **argv = NULL;
 	const cJSON *item;
 	int r;

@@ -55,7 +55,7 @@ AGENT_KEYS = {
     "name_tag": "docker:image:name",
     "version_tag": "docker:image:version",
     "unhealthy_grace": "60",
-    # Issue 12: the container's settings and its stop (agent/agent_container.c).
+    # The container's settings and its stop (agent/agent_container.c).
     "log_driver": "journald",
     "log_opts": "",
     "mounts": "",
