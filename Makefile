@@ -138,8 +138,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/tools/%.o $(LIB)
 deps:
 	@tests/deps.sh
 
+# Integration test files run this many at a time (each starts its own peers on free ports);
+# most of their time is spent waiting on the peers, not on the CPU.
+TEST_JOBS ?= 2
 check: deps all $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
-	@BUILD=$(BUILD) $(PYTHON) tests/run.py --build $(BUILD)
+	@BUILD=$(BUILD) $(PYTHON) tests/run.py --build $(BUILD) --jobs $(TEST_JOBS)
 
 # A whole blue/green release of a tiny web service on this machine: moto, dockerd, the real
 # asgswap and asgswap-agents, a simulated load balancer with traffic (tests/demo/demo.py).
@@ -151,7 +154,7 @@ unit: all $(UNIT_BIN) $(REPLAY_BIN)
 	@$(PYTHON) tests/run.py --build $(BUILD) --only unit
 
 integration: all $(TOOL_BIN)
-	@$(PYTHON) tests/run.py --build $(BUILD) --only integration
+	@$(PYTHON) tests/run.py --build $(BUILD) --only integration --jobs $(TEST_JOBS)
 
 # The crash matrix (SIGKILL after every mutating call, then re-run) on three group pairs.
 check-long: deps all $(UNIT_BIN) $(TOOL_BIN)
