@@ -149,8 +149,7 @@ int aws_client_imds(struct aws_client *c, struct imds_client **ret)
 	return 0;
 }
 
-/* The region, asking IMDS when neither options, environment nor profile name one. */
-static int aws_client_region(struct aws_client *c, const char **ret, struct aws_error *err)
+int aws_client_region(struct aws_client *c, const char **ret, struct aws_error *err)
 {
 	int r;
 

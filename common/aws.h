@@ -74,6 +74,8 @@ struct http_client *aws_client_http(struct aws_client *c);
 const struct aws_config *aws_client_config(const struct aws_client *c);
 /* Whether --profile named the profile (it then outranks keys in the environment). */
 bool aws_client_profile_explicit(const struct aws_client *c);
+/* The region, asking IMDS when neither options, environment nor profile name one. */
+int aws_client_region(struct aws_client *c, const char **ret, struct aws_error *err);
 /* The credentials of the default chain, resolved once and refreshed before they expire. */
 int aws_client_credentials(struct aws_client *c, const struct aws_credentials **ret,
                            struct aws_error *err);

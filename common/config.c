@@ -300,6 +300,49 @@ const char *aws_config_get(const struct aws_config *c, const char *profile, cons
 	return section ? ini_get(c->config_file, section, key) : NULL;
 }
 
+bool aws_config_has(const struct aws_config *c, const char *profile, const char *key)
+{
+	const char *section;
+
+	if (!c || !profile || !key)
+		return false;
+	if (ini_has_key(c->credentials_file, profile, key))
+		return true;
+	section = find_named_section(c->config_file, "profile", profile);
+	return section && ini_has_key(c->config_file, section, key);
+}
+
+bool aws_config_file_has(const struct aws_config *c, enum aws_config_file f, const char *profile,
+                         const char *key)
+{
+	const char *section;
+
+	if (!c || !profile || !key)
+		return false;
+	if (f == AWS_FILE_CREDENTIALS)
+		return ini_has_key(c->credentials_file, profile, key);
+	section = find_named_section(c->config_file, "profile", profile);
+	return section && ini_has_key(c->config_file, section, key);
+}
+
+const char *aws_config_file_get(const struct aws_config *c, enum aws_config_file f,
+                                const char *profile, const char *key)
+{
+	const char *section;
+
+	if (!c || !profile || !key)
+		return NULL;
+	if (f == AWS_FILE_CREDENTIALS)
+		return ini_get(c->credentials_file, profile, key);
+	section = find_named_section(c->config_file, "profile", profile);
+	return section ? ini_get(c->config_file, section, key) : NULL;
+}
+
+const char *aws_config_file_path(const struct aws_config *c, enum aws_config_file f)
+{
+	return !c ? NULL : f == AWS_FILE_CREDENTIALS ? c->credentials_path : c->config_path;
+}
+
 static bool profile_has(const struct aws_config *c, const char *key)
 {
 	return ini_has_key(c->credentials_file, c->profile, key) ||
@@ -318,7 +361,7 @@ bool aws_region_is_valid(const char *s)
 	if (!s)
 		return false;
 	n = strlen(s);
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-' || strspn(s, "0123456789") == n)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||

@@ -81,6 +81,23 @@ const char *aws_config_profile_get(const struct aws_config *c, const char *key);
 /* The same for any profile (a source_profile, say), and whether it exists in either file. */
 const char *aws_config_get(const struct aws_config *c, const char *profile, const char *key);
 bool aws_config_has_profile(const struct aws_config *c, const char *profile);
+/* Whether key is set in profile in either file, empty or as a sub-section included: botocore
+ * decides on a key's presence, not on its value. */
+bool aws_config_has(const struct aws_config *c, const char *profile, const char *key);
+
+/* One file's view of a profile: botocore reads a profile's static keys from one file at a
+ * time, never combining a key id from one with a secret or a token from the other. */
+enum aws_config_file {
+	AWS_FILE_CREDENTIALS,
+	AWS_FILE_CONFIG,
+};
+bool aws_config_file_has(const struct aws_config *c, enum aws_config_file f, const char *profile,
+                         const char *key);
+const char *aws_config_file_get(const struct aws_config *c, enum aws_config_file f,
+                                const char *profile, const char *key);
+/* The path of that file (for messages); NULL when AWS_CONFIG_FILE or
+ * AWS_SHARED_CREDENTIALS_FILE is set but empty. */
+const char *aws_config_file_path(const struct aws_config *c, enum aws_config_file f);
 
 /*
  * The endpoint of service s: --endpoint-url; then, unless configured endpoints are ignored,
@@ -94,7 +111,8 @@ int aws_config_endpoint(const struct aws_config *c, enum aws_service s, const ch
 
 /* Whether s is an http:// or https:// URL with a host (exposed for the tests). */
 bool aws_endpoint_url_is_valid(const char *s);
-/* Whether s is a region name botocore accepts: a DNS label of letters, digits and '-'. */
+/* Whether s is a region name botocore accepts: a DNS label of letters, digits and '-', not
+ * all digits; unlike botocore, never empty. */
 bool aws_region_is_valid(const char *s);
 
 #endif

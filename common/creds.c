@@ -50,41 +50,62 @@ static bool keys_printable(const char *id, const char *secret, const char *token
 	return true;
 }
 
-/* 1 when found, 0 when the environment has none, negative on error. */
+/*
+ * 1 when found, 0 when the environment has none, negative on error. As botocore's
+ * EnvProvider: no AWS_ACCESS_KEY_ID (or an empty one) means no keys here, whatever else is
+ * set; a key id without a secret is an error. AWS_SECURITY_TOKEN is read first.
+ */
 static int from_environment(struct aws_credentials *ret, struct aws_error *err)
 {
 	const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
-	const char *token = getenv("AWS_SESSION_TOKEN");
+	const char *token = getenv("AWS_SECURITY_TOKEN");
 	int r;
 
-	if (!nonempty(id) && !nonempty(secret))
+	if (!nonempty(id))
 		return 0;
-	if (!nonempty(id) || !nonempty(secret))
+	if (!nonempty(secret))
 		return aws_error_set(err, -EINVAL, NULL,
-		                     "partial credentials in the environment: %s is not set",
-		                     nonempty(id) ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+		                     "partial credentials in the environment: AWS_ACCESS_KEY_ID is "
+		                     "set but AWS_SECRET_ACCESS_KEY is not; set both or neither");
 	if (!nonempty(token))
-		token = getenv("AWS_SECURITY_TOKEN");
+		token = getenv("AWS_SESSION_TOKEN");
 	r = set_keys(ret, id, secret, token, 0, "environment");
 	return r < 0 ? r : 1;
 }
 
-static int static_keys(const struct aws_config *cfg, const char *profile,
-                       struct aws_credentials *ret, struct aws_error *err)
+/*
+ * The static keys of profile in one file (botocore SharedCredentialProvider, ConfigProvider):
+ * 1 when found, 0 when that file gives the profile no aws_access_key_id, negative on error.
+ * An aws_security_token key, even empty, hides aws_session_token, as there.
+ */
+static int file_keys(const struct aws_config *cfg, enum aws_config_file f, const char *profile,
+                     struct aws_credentials *ret, struct aws_error *err)
 {
-	const char *id = aws_config_get(cfg, profile, "aws_access_key_id");
-	const char *secret = aws_config_get(cfg, profile, "aws_secret_access_key");
-	const char *token = aws_config_get(cfg, profile, "aws_session_token");
+	const char *what = f == AWS_FILE_CREDENTIALS ? "credentials file" : "config file";
+	const char *path = aws_config_file_path(cfg, f);
+	const char *id, *secret, *token;
 	int r;
 
-	if (!nonempty(id) && !nonempty(secret))
+	if (!aws_config_file_has(cfg, f, profile, "aws_access_key_id"))
 		return 0;
+	id = aws_config_file_get(cfg, f, profile, "aws_access_key_id");
+	secret = aws_config_file_get(cfg, f, profile, "aws_secret_access_key");
+	if (!aws_config_file_has(cfg, f, profile, "aws_secret_access_key"))
+		return aws_error_set(err, -EINVAL, NULL,
+		                     "partial credentials in profile '%s' of the %s '%s': "
+		                     "aws_access_key_id without aws_secret_access_key in the same "
+		                     "file",
+		                     profile, what, path ? path : "");
+	/* botocore would sign with an empty key; nothing good can come of that */
 	if (!nonempty(id) || !nonempty(secret))
 		return aws_error_set(err, -EINVAL, NULL,
-		                     "partial credentials in profile '%s': %s is missing", profile,
+		                     "profile '%s' of the %s '%s' has an empty %s", profile, what,
+		                     path ? path : "",
 		                     nonempty(id) ? "aws_secret_access_key" : "aws_access_key_id");
-	if (!nonempty(token))
-		token = aws_config_get(cfg, profile, "aws_security_token");
+	if (aws_config_file_has(cfg, f, profile, "aws_security_token"))
+		token = aws_config_file_get(cfg, f, profile, "aws_security_token");
+	else
+		token = aws_config_file_get(cfg, f, profile, "aws_session_token");
 	r = set_keys(ret, id, secret, token, 0, "profile");
 	return r < 0 ? r : 1;
 }
@@ -127,7 +148,7 @@ static const char *session_name(const char *configured, char *buf, size_t n)
 	return buf;
 }
 
-static int from_web_identity(struct aws_client *c, const char *token_file, const char *role_arn,
+static int web_identity_call(struct aws_client *c, const char *token_file, const char *role_arn,
                              const char *configured_name, struct aws_credentials *ret,
                              struct aws_error *err)
 {
@@ -140,7 +161,9 @@ static int from_web_identity(struct aws_client *c, const char *token_file, const
 
 	if (!nonempty(role_arn))
 		return aws_error_set(err, -EINVAL, NULL,
-		                     "web identity token file '%s' without a role ARN", token_file);
+		                     "web identity token file '%s' but no role: set AWS_ROLE_ARN "
+		                     "or role_arn in the profile",
+		                     token_file);
 	r = read_token_file(token_file, &token);
 	if (r < 0)
 		return aws_error_set(err, r, NULL, "reading web identity token '%s': %s",
@@ -160,17 +183,181 @@ static int from_web_identity(struct aws_client *c, const char *token_file, const
 	return aws_credentials_from_sts(doc, "web-identity", ret, err);
 }
 
-static int from_container(struct aws_client *c, struct aws_credentials *ret, struct aws_error *err);
-static int from_imds(struct aws_client *c, struct aws_credentials *ret, struct aws_error *err);
-static int from_profile(struct aws_client *c, const char *profile, unsigned depth,
-                        struct aws_credentials *ret, struct aws_error *err);
+/*
+ * A web identity setting as botocore's AssumeRoleWithWebIdentityProvider reads it: the
+ * environment variable when set (even empty) and allowed, else the profile's key.
+ */
+static const char *wi_setting(const struct aws_config *cfg, const char *profile, bool env,
+                              const char *var, const char *key)
+{
+	const char *v = env ? getenv(var) : NULL;
 
-static int assume_role(struct aws_client *c, const char *profile, const char *role_arn,
-                       unsigned depth, struct aws_credentials *ret, struct aws_error *err)
+	return v ? v : aws_config_get(cfg, profile, key);
+}
+
+/* 1 when the profile (or, when env, the environment) configures web identity. */
+static int from_web_identity(struct aws_client *c, const char *profile, bool env,
+                             struct aws_credentials *ret, struct aws_error *err)
 {
 	const struct aws_config *cfg = aws_client_config(c);
+	const char *file = wi_setting(cfg, profile, env, "AWS_WEB_IDENTITY_TOKEN_FILE",
+	                              "web_identity_token_file");
+	int r;
+
+	if (!nonempty(file))
+		return 0;
+	r = web_identity_call(
+	        c, file, wi_setting(cfg, profile, env, "AWS_ROLE_ARN", "role_arn"),
+	        wi_setting(cfg, profile, env, "AWS_ROLE_SESSION_NAME", "role_session_name"), ret,
+	        err);
+	return r < 0 ? r : 1;
+}
+
+static int from_container(struct aws_client *c, struct aws_credentials *ret, struct aws_error *err);
+static int from_imds(struct aws_client *c, struct aws_credentials *ret, struct aws_error *err);
+
+/*
+ * The providers botocore runs on one profile (ProfileProviderBuilder): web identity, SSO
+ * (refused), the credentials file's keys, credential_process (refused), the config file's
+ * keys. env: whether the web identity environment variables count (not for a source
+ * profile, nor under --profile). 1, 0 when none applies, or negative.
+ */
+static int profile_providers(struct aws_client *c, const char *profile, bool env,
+                             struct aws_credentials *ret, struct aws_error *err)
+{
+	const struct aws_config *cfg = aws_client_config(c);
+	int r;
+
+	r = from_web_identity(c, profile, env, ret, err);
+	if (r != 0)
+		return r;
+	if (aws_config_has(cfg, profile, "sso_start_url") ||
+	    aws_config_has(cfg, profile, "sso_session"))
+		return aws_error_set(
+		        err, -EOPNOTSUPP, NULL,
+		        "profile '%s' uses SSO, which asgswap does not support: export "
+		        "keys (aws configure export-credentials) or use another profile",
+		        profile);
+	r = file_keys(cfg, AWS_FILE_CREDENTIALS, profile, ret, err);
+	if (r != 0)
+		return r;
+	if (aws_config_has(cfg, profile, "credential_process"))
+		return aws_error_set(err, -EOPNOTSUPP, NULL,
+		                     "profile '%s' uses credential_process, which asgswap does not "
+		                     "support: export keys or use another profile",
+		                     profile);
+	return file_keys(cfg, AWS_FILE_CONFIG, profile, ret, err);
+}
+
+/* botocore's AssumeRoleProvider takes a profile that has a role_arn key and no
+ * web_identity_token_file key. */
+static bool assume_role_applies(const struct aws_config *cfg, const char *profile)
+{
+	return aws_config_has(cfg, profile, "role_arn") &&
+	       !aws_config_has(cfg, profile, "web_identity_token_file");
+}
+
+static bool has_static_keys(const struct aws_config *cfg, const char *profile)
+{
+	return aws_config_has(cfg, profile, "aws_access_key_id") ||
+	       aws_config_has(cfg, profile, "aws_secret_access_key");
+}
+
+/* The profiles visited along a source_profile chain, for loops and their message. */
+struct visited {
+	const char *name[CREDS_MAX_ROLE_CHAIN + 1];
+	size_t n;
+};
+
+static bool visited_has(const struct visited *v, const char *name)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (streq(v->name[i], name))
+			return true;
+	return false;
+}
+
+static int loop_error(const struct visited *v, const char *next, struct aws_error *err)
+{
+	struct buf b;
+	int r = 0;
+
+	buf_init(&b, 4096);
+	for (size_t i = 0; i < v->n && r >= 0; i++)
+		r = buf_printf(&b, "%s -> ", v->name[i]);
+	if (r >= 0)
+		r = buf_puts(&b, next);
+	if (r < 0) {
+		buf_free(&b);
+		return r == -E2BIG ? aws_error_set(err, -ELOOP, NULL, "source_profile loop") : r;
+	}
+	r = aws_error_set(err, -ELOOP, NULL,
+	                  "source_profile loop: %s; give one of these profiles static keys or "
+	                  "a credential_source",
+	                  b.data);
+	buf_free(&b);
+	return r;
+}
+
+static int assume_role(struct aws_client *c, const char *profile, struct visited *v,
+                       struct aws_credentials *ret, struct aws_error *err);
+
+/* The credentials of a source profile (AssumeRoleProvider._resolve_credentials_from_profile):
+ * its own providers when it has static keys or no role of its own, else its role. */
+static int from_source_profile(struct aws_client *c, const char *parent, const char *source,
+                               struct visited *v, struct aws_credentials *ret,
+                               struct aws_error *err)
+{
+	const struct aws_config *cfg = aws_client_config(c);
+	int r;
+
+	if (has_static_keys(cfg, source) || !assume_role_applies(cfg, source)) {
+		r = profile_providers(c, source, false, ret, err);
+		if (r == 0)
+			r = aws_error_set(err, -ENOKEY, NULL,
+			                  "source profile '%s' of profile '%s' has no credentials: "
+			                  "looked for aws_access_key_id in '%s' and '%s'",
+			                  source, parent,
+			                  aws_config_file_path(cfg, AWS_FILE_CREDENTIALS) ?: "",
+			                  aws_config_file_path(cfg, AWS_FILE_CONFIG) ?: "");
+		return r;
+	}
+	return assume_role(c, source, v, ret, err);
+}
+
+/* Credentials of one named credential_source; only botocore's three names, exactly. */
+static int from_credential_source(struct aws_client *c, const char *profile, const char *csource,
+                                  struct aws_credentials *ret, struct aws_error *err)
+{
+	int r;
+
+	if (streq(csource, "Environment")) {
+		r = from_environment(ret, err);
+		if (r == 0)
+			r = aws_error_set(err, -ENOKEY, NULL,
+			                  "profile '%s' has credential_source Environment, but "
+			                  "AWS_ACCESS_KEY_ID is not set",
+			                  profile);
+		return r;
+	}
+	if (streq(csource, "EcsContainer"))
+		return from_container(c, ret, err);
+	if (streq(csource, "Ec2InstanceMetadata"))
+		return from_imds(c, ret, err);
+	return aws_error_set(err, -EINVAL, NULL,
+	                     "profile '%s': credential_source '%s' is not one of Environment, "
+	                     "EcsContainer, Ec2InstanceMetadata",
+	                     profile, csource);
+}
+
+static int assume_role(struct aws_client *c, const char *profile, struct visited *v,
+                       struct aws_credentials *ret, struct aws_error *err)
+{
+	const struct aws_config *cfg = aws_client_config(c);
+	const char *role_arn = aws_config_get(cfg, profile, "role_arn");
+	bool has_source = aws_config_has(cfg, profile, "source_profile");
+	bool has_csource = aws_config_has(cfg, profile, "credential_source");
 	const char *source = aws_config_get(cfg, profile, "source_profile");
-	const char *csource = aws_config_get(cfg, profile, "credential_source");
 	const char *ext = aws_config_get(cfg, profile, "external_id");
 	const char *duration = aws_config_get(cfg, profile, "duration_seconds");
 	_cleanup_(aws_credentials_done) struct aws_credentials base = { 0 };
@@ -181,45 +368,44 @@ static int assume_role(struct aws_client *c, const char *profile, const char *ro
 	unsigned secs;
 	int r;
 
-	if (nonempty(aws_config_get(cfg, profile, "mfa_serial")))
-		return aws_error_set(err, -EOPNOTSUPP, NULL,
-		                     "profile '%s' needs an MFA code (mfa_serial): not supported",
-		                     profile);
-	if (nonempty(source) == nonempty(csource))
+	if (has_source && has_csource)
 		return aws_error_set(err, -EINVAL, NULL,
-		                     "profile '%s' has role_arn and needs exactly one of "
-		                     "source_profile and credential_source",
+		                     "profile '%s' has both source_profile and credential_source: "
+		                     "keep one",
 		                     profile);
-	if (nonempty(source)) {
-		if (!aws_config_has_profile(cfg, source))
+	if (!has_source && !has_csource)
+		return aws_error_set(err, -EINVAL, NULL,
+		                     "profile '%s' has role_arn but neither source_profile nor "
+		                     "credential_source",
+		                     profile);
+	if (!nonempty(role_arn))
+		return aws_error_set(err, -EINVAL, NULL, "profile '%s' has an empty role_arn",
+		                     profile);
+	if (aws_config_has(cfg, profile, "mfa_serial"))
+		return aws_error_set(err, -EOPNOTSUPP, NULL,
+		                     "profile '%s' needs an MFA code (mfa_serial), which asgswap "
+		                     "cannot prompt for",
+		                     profile);
+	if (has_csource) {
+		r = from_credential_source(c, profile,
+		                           aws_config_get(cfg, profile, "credential_source") ?: "",
+		                           &base, err);
+	} else {
+		if (!source || !aws_config_has_profile(cfg, source))
 			return aws_error_set(err, -EINVAL, NULL,
 			                     "source_profile '%s' of profile '%s' does not exist",
-			                     source, profile);
-		if (depth >= CREDS_MAX_ROLE_CHAIN)
+			                     source ? source : "", profile);
+		/* a profile may be its own source only to use its own static keys */
+		if (visited_has(v, source) &&
+		    (!streq(source, profile) || !has_static_keys(cfg, source)))
+			return loop_error(v, source, err);
+		if (v->n >= CREDS_MAX_ROLE_CHAIN)
 			return aws_error_set(err, -ELOOP, NULL,
 			                     "profile '%s': source_profile chain longer than %d "
-			                     "(a cycle?)",
+			                     "profiles",
 			                     profile, CREDS_MAX_ROLE_CHAIN);
-		/* A profile that is its own source uses its static keys (botocore). */
-		r = streq(source, profile) ? static_keys(cfg, source, &base, err)
-		                           : from_profile(c, source, depth + 1, &base, err);
-		if (r == 0)
-			r = aws_error_set(err, -ENOKEY, NULL,
-			                  "source profile '%s' of '%s' has no credentials", source,
-			                  profile);
-	} else if (strcasecmp(csource, "Environment") == 0) {
-		r = from_environment(&base, err);
-		if (r == 0)
-			r = aws_error_set(err, -ENOKEY, NULL,
-			                  "credential_source Environment, but no keys in the "
-			                  "environment");
-	} else if (strcasecmp(csource, "EcsContainer") == 0) {
-		r = from_container(c, &base, err);
-	} else if (strcasecmp(csource, "Ec2InstanceMetadata") == 0) {
-		r = from_imds(c, &base, err);
-	} else {
-		r = aws_error_set(err, -EINVAL, NULL,
-		                  "profile '%s': unknown credential_source '%s'", profile, csource);
+		v->name[v->n++] = source;
+		r = from_source_profile(c, profile, source, v, &base, err);
 	}
 	if (r < 0)
 		return r;
@@ -249,37 +435,6 @@ static int assume_role(struct aws_client *c, const char *profile, const char *ro
 	return aws_credentials_from_sts(doc, "assume-role", ret, err);
 }
 
-/* 1 when the profile gave credentials, 0 when it names none, negative on error. */
-static int from_profile(struct aws_client *c, const char *profile, unsigned depth,
-                        struct aws_credentials *ret, struct aws_error *err)
-{
-	const struct aws_config *cfg = aws_client_config(c);
-	const char *role_arn = aws_config_get(cfg, profile, "role_arn");
-	const char *token_file = aws_config_get(cfg, profile, "web_identity_token_file");
-	int r;
-
-	if (nonempty(role_arn) && !nonempty(token_file)) {
-		r = assume_role(c, profile, role_arn, depth, ret, err);
-		return r < 0 ? r : 1;
-	}
-	if (nonempty(token_file)) {
-		r = from_web_identity(c, token_file, role_arn,
-		                      aws_config_get(cfg, profile, "role_session_name"), ret, err);
-		return r < 0 ? r : 1;
-	}
-	if (nonempty(aws_config_get(cfg, profile, "sso_start_url")) ||
-	    nonempty(aws_config_get(cfg, profile, "sso_session")))
-		return aws_error_set(err, -EOPNOTSUPP, NULL,
-		                     "profile '%s' uses SSO: not supported yet; export keys or "
-		                     "use another profile",
-		                     profile);
-	if (nonempty(aws_config_get(cfg, profile, "credential_process")))
-		return aws_error_set(err, -EOPNOTSUPP, NULL,
-		                     "profile '%s' uses credential_process: not supported yet",
-		                     profile);
-	return static_keys(cfg, profile, ret, err);
-}
-
 int aws_credentials_from_json(const char *text, const char *source, struct aws_credentials *ret,
                               struct aws_error *err)
 {
@@ -291,7 +446,7 @@ int aws_credentials_from_json(const char *text, const char *source, struct aws_c
 		return aws_error_set(err, -EBADMSG, NULL, "%s credentials are not JSON", source);
 	code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Code"));
 	if (code && !streq(code, "Success"))
-		return aws_error_set(err, -EACCES, NULL, "%s credentials: %s", source, code);
+		return aws_error_set(err, -EREMOTEIO, NULL, "%s credentials: %s", source, code);
 	id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "AccessKeyId"));
 	secret = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "SecretAccessKey"));
 	token = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Token"));
@@ -387,7 +542,7 @@ static int from_container(struct aws_client *c, struct aws_credentials *ret, str
 		explicit_bzero(*h, strlen(*h));
 	if (r < 0 || resp.status != 200) {
 		if (r == 0)
-			r = aws_error_set(err, -EACCES, NULL,
+			r = aws_error_set(err, -EREMOTEIO, NULL,
 			                  "container credentials endpoint answered HTTP %ld",
 			                  resp.status);
 		else
@@ -413,13 +568,16 @@ static int from_imds(struct aws_client *c, struct aws_credentials *ret, struct a
 	if (r < 0)
 		return r;
 	r = imds_get(imds, base, &roles);
-	if (r < 0)
-		return aws_error_set(err, r == -ENOENT ? -ENOKEY : r, NULL,
-		                     "no credentials: none in the environment or profile, and "
-		                     "instance metadata %s",
+	if (r < 0) {
+		/* not on EC2, or no role: nothing more to find (botocore: NoCredentialsError) */
+		bool none = r == -ENOENT || r == -ENODEV || r == -ECONNREFUSED || r == -ETIMEDOUT ||
+		            r == -EHOSTUNREACH || r == -ENETUNREACH;
+
+		return aws_error_set(err, none ? -ENOKEY : r, NULL, "instance metadata %s",
 		                     r == -ENOENT   ? "has no IAM role"
 		                     : r == -ENODEV ? "is disabled (AWS_EC2_METADATA_DISABLED)"
 		                                    : strerror(-r));
+	}
 	n = strcspn(roles, "\r\n");
 	roles[n] = '\0';
 	if (!n || roles[strcspn(roles, "/?#%")])
@@ -432,28 +590,50 @@ static int from_imds(struct aws_client *c, struct aws_credentials *ret, struct a
 	return aws_credentials_from_json(json, "imds", ret, err);
 }
 
+bool aws_config_error(int r)
+{
+	return r == -EINVAL || r == -ENOKEY || r == -ELOOP || r == -EOPNOTSUPP || r == -ENOENT ||
+	       r == -EACCES || r == -EISDIR;
+}
+
 int aws_credentials_chain(struct aws_client *c, struct aws_credentials *ret, struct aws_error *err)
 {
 	const struct aws_config *cfg = aws_client_config(c);
-	const char *wi_file = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+	bool explicit = aws_client_profile_explicit(c);
 	int r;
 
-	/* An explicit --profile outranks keys in the environment (botocore). */
-	if (!aws_client_profile_explicit(c)) {
+	/* botocore's default chain; --profile takes the environment's keys and web identity
+	 * out of it */
+	if (!explicit) {
 		r = from_environment(ret, err);
 		if (r != 0)
 			return r < 0 ? r : 0;
 	}
-	r = from_profile(c, cfg->profile, 0, ret, err);
+	if (assume_role_applies(cfg, cfg->profile)) {
+		struct visited v = { .name = { cfg->profile }, .n = 1 };
+
+		return assume_role(c, cfg->profile, &v, ret, err);
+	}
+	r = profile_providers(c, cfg->profile, !explicit, ret, err);
 	if (r != 0)
 		return r < 0 ? r : 0;
-	if (nonempty(wi_file))
-		return from_web_identity(c, wi_file, getenv("AWS_ROLE_ARN"),
-		                         getenv("AWS_ROLE_SESSION_NAME"), ret, err);
 	if (nonempty(getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) ||
 	    nonempty(getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")))
 		return from_container(c, ret, err);
-	return from_imds(c, ret, err);
+	r = from_imds(c, ret, err);
+	if (r == -ENOKEY)
+		return aws_error_set(
+		        err, r, NULL,
+		        "no credentials: looked at %sprofile '%s' in '%s' and '%s', %s"
+		        "container credentials and %s; set %s",
+		        explicit ? "" : "AWS_ACCESS_KEY_ID, ", cfg->profile,
+		        aws_config_file_path(cfg, AWS_FILE_CREDENTIALS) ?: "",
+		        aws_config_file_path(cfg, AWS_FILE_CONFIG) ?: "",
+		        explicit ? "" : "AWS_WEB_IDENTITY_TOKEN_FILE, ", err->message ?: "",
+		        explicit ? "keys in that profile"
+		                 : "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile "
+		                   "with keys (--profile, AWS_PROFILE)");
+	return r;
 }
 
 int aws_imds_region(struct aws_client *c, char **ret, struct aws_error *err)
@@ -467,11 +647,18 @@ int aws_imds_region(struct aws_client *c, char **ret, struct aws_error *err)
 		r = imds_get(imds, "/latest/meta-data/placement/region", &region);
 	if (r >= 0 && !region)
 		r = -EBADMSG;
+	if (r < 0 && r != -EBADMSG && r != -ENOMEM && r != -EINTR) {
+		const struct aws_config *cfg = aws_client_config(c);
+
+		return aws_error_set(err, -ENOKEY, NULL,
+		                     "no region: set --region, AWS_REGION, AWS_DEFAULT_REGION or "
+		                     "region in profile '%s' of '%s' (instance metadata: %s)",
+		                     cfg->profile, aws_config_file_path(cfg, AWS_FILE_CONFIG) ?: "",
+		                     r == -ENODEV ? "disabled" : strerror(-r));
+	}
 	if (r < 0)
-		return aws_error_set(
-		        err, r, NULL,
-		        "no region: set --region or AWS_REGION (instance metadata: %s)",
-		        r == -ENODEV ? "disabled" : strerror(-r));
+		return aws_error_set(err, r, NULL, "no region: instance metadata: %s",
+		                     strerror(-r));
 	strstrip(region);
 	if (!*region || region[strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-")]) {
 		free(region);

@@ -13,10 +13,18 @@
 #include "imds.h"
 #include "xml.h"
 
-#define CREDS_MAX_ROLE_CHAIN       5
+#define CREDS_MAX_ROLE_CHAIN       32
 #define CONTAINER_CREDENTIALS_HOST "http://169.254.170.2"
 
 int aws_credentials_chain(struct aws_client *c, struct aws_credentials *ret, struct aws_error *err);
+
+/*
+ * Whether r, from aws_client_new(), aws_client_region() or aws_client_credentials(), says
+ * that the configuration is missing or wrong (no region, no keys, a source_profile loop, a
+ * profile that cannot work, a token file that cannot be read) rather than that a peer
+ * failed: -EINVAL, -ENOKEY, -ELOOP, -EOPNOTSUPP, -ENOENT, -EACCES, -EISDIR.
+ */
+bool aws_config_error(int r);
 
 /* Region from IMDS (/latest/meta-data/placement/region). */
 int aws_imds_region(struct aws_client *c, char **ret, struct aws_error *err);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "creds.h"
 #include "ctl.h"
 #include "log.h"
 #include "retry.h"
@@ -105,6 +106,37 @@ static int parse_seconds(const char *opt, const char *s, double *ret)
 	}
 	*ret = v;
 	return 0;
+}
+
+/*
+ * Region and credentials before the first call: what is missing or wrong there is the
+ * operator's configuration (exit 2), not a failed call; STS or a credentials endpoint that
+ * cannot be reached or refuses is a failed call (exit 4).
+ */
+static int resolve_aws(struct aws_client *client)
+{
+	const struct aws_credentials *creds;
+	struct aws_error err = { 0 };
+	const char *region;
+	int r;
+
+	r = aws_client_region(client, &region, &err);
+	if (r >= 0)
+		r = aws_client_credentials(client, &creds, &err);
+	if (r >= 0)
+		return 0;
+	if (r == -EINTR) {
+		aws_error_clear(&err);
+		log_error("interrupted");
+		return CTL_EXIT_STOPPED;
+	}
+	if (aws_config_error(r)) {
+		log_error("%s", err.message ? err.message : strerror(-r));
+		aws_error_clear(&err);
+		return CTL_EXIT_USAGE;
+	}
+	(void)ctl_aws_failed(r, &err, "resolving credentials");
+	return CTL_EXIT_AWS;
 }
 
 int main(int argc, char **argv)
@@ -278,6 +310,9 @@ int main(int argc, char **argv)
 		}
 		ctx.aws = client;
 		ctl_signals_setup();
+		r = resolve_aws(client);
+		if (r != 0)
+			return r;
 	}
 	r = cmd->fn(&ctx);
 	free(ctx.lock_nonce);

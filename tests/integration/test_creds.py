@@ -85,7 +85,8 @@ class ChainTest(unittest.TestCase):
     def test_partial_environment_is_an_error(self):
         p, _ = whoami(**dict(self.files, AWS_SECRET_ACCESS_KEY=None))
         self.assertEqual(p.returncode, 2)
-        self.assertIn("partial credentials in the environment: AWS_SECRET_ACCESS_KEY is not set",
+        self.assertIn("partial credentials in the environment: AWS_ACCESS_KEY_ID is set but "
+                      "AWS_SECRET_ACCESS_KEY is not",
                       p.stderr)
 
     def test_profile_from_shared_credentials_file(self):
@@ -104,7 +105,7 @@ class ChainTest(unittest.TestCase):
     def test_partial_profile_is_an_error(self):
         p, _ = whoami(**self.no_env_keys(AWS_PROFILE="half"))
         self.assertEqual(p.returncode, 2)
-        self.assertIn("partial credentials in profile 'half': aws_secret_access_key is missing",
+        self.assertIn("partial credentials in profile 'half' of the credentials file",
                       p.stderr)
 
     def test_assume_role_with_source_profile(self):
@@ -133,8 +134,9 @@ class ChainTest(unittest.TestCase):
 
     def test_sso_and_credential_process_are_refused(self):
         with Imds(role="instance-role") as imds:
-            for profile, what in (("sso", "uses SSO: not supported yet"),
-                                  ("proc", "uses credential_process: not supported yet")):
+            for profile, what in (("sso", "uses SSO, which asgswap does not support"),
+                                  ("proc", "uses credential_process, which asgswap does not "
+                                   "support")):
                 p, _ = whoami(**self.no_env_keys(
                     AWS_PROFILE=profile, AWS_EC2_METADATA_DISABLED=None,
                     AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url))
@@ -191,9 +193,12 @@ class ChainTest(unittest.TestCase):
 
     def test_no_credentials_anywhere(self):
         p, _ = whoami(**self.no_env_keys())
-        self.assertEqual(p.returncode, 4)
-        self.assertIn("no credentials: none in the environment or profile, and instance "
-                      "metadata is disabled (AWS_EC2_METADATA_DISABLED)", p.stderr)
+        # a configuration error: it names what was looked at and how to fix it
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("no credentials: looked at AWS_ACCESS_KEY_ID, profile 'default' in ",
+                      p.stderr)
+        self.assertIn("instance metadata is disabled (AWS_EC2_METADATA_DISABLED); set "
+                      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", p.stderr)
         self.assertEqual(p.stderr.count("\n"), 1)
 
 

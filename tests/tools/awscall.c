@@ -14,6 +14,7 @@
 #include <libxml/parser.h>
 
 #include "aws.h"
+#include "creds.h"
 #include "log.h"
 #include "query.h"
 #include "strutil.h"
@@ -163,7 +164,7 @@ int main(int argc, char **argv)
 		if (r < 0) {
 			log_error("credentials: %s", err.message ? err.message : strerror(-r));
 			aws_error_clear(&err);
-			return r == -EOPNOTSUPP || r == -EINVAL ? 2 : 4;
+			return aws_config_error(r) ? 2 : 4;
 		}
 		printf("source=%s\naccess_key_id=%s\nsession=%s\n", cr->source, cr->access_key_id,
 		       cr->session_token ? "yes" : "no");
@@ -199,7 +200,7 @@ int main(int argc, char **argv)
 		else
 			log_error("%s: %s", q.action, err.message ? err.message : strerror(-r));
 		aws_error_clear(&err);
-		return r == -EOPNOTSUPP || r == -EINVAL ? 2 : 4;
+		return aws_config_error(r) ? 2 : 4;
 	}
 	aws_error_clear(&err);
 	return 0;

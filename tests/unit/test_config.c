@@ -513,6 +513,9 @@ static void test_region_valid(void **state)
 	assert_false(aws_region_is_valid("a.b"));
 	assert_false(aws_region_is_valid("a_b"));
 	assert_false(aws_region_is_valid("a@b"));
+	/* botocore: a host label that is not all digits */
+	assert_false(aws_region_is_valid("12345"));
+	assert_true(aws_region_is_valid("1a"));
 	assert_true(aws_region_is_valid(
 	        "a23456789012345678901234567890123456789012345678901234567890123"));
 	assert_false(aws_region_is_valid(
