@@ -32,7 +32,7 @@ import bed
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 ROLE = "arn:aws:iam::123456789012:role/"
-STS_ACTIONS = ("AssumeRole", "AssumeRoleWithWebIdentity")
+STS_ACTIONS = ("AssumeRole", "AssumeRoleWithWebIdentity", "container")
 
 
 def derived(action, params, signer):
@@ -65,6 +65,16 @@ class Recorder(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
+
+    def do_GET(self):
+        # a container credentials endpoint: keys named after the path and the token
+        auth = self.headers.get("Authorization") or ""
+        self.record(action="container", where=self.path, key=None, region=None, service=None,
+                    token=auth)
+        h = hashlib.sha256(f"{self.path}|{auth}".encode()).hexdigest()
+        body = ('{"AccessKeyId": "ASIAC%s", "SecretAccessKey": "%s", "Token": "ctok%s", '
+                '"Expiration": "2099-01-01T00:00:00Z"}' % (h[:15].upper(), h[16:56], h[:20]))
+        bed.send_body(self, 200, body.encode(), "application/json")
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -116,6 +126,11 @@ K = {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": SECRET}
 R = {"AWS_DEFAULT_REGION": "us-west-2"}
 WI = {"AWS_ROLE_ARN": ROLE + "wi", "AWS_WEB_IDENTITY_TOKEN_FILE": "{home}/wi-token"}
 TOKEN = {"wi-token": "header.payload.signature"}
+CONTAINER = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "{ep}/container-creds",
+             "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer c-1"}
+PROCESS = "credential_process = {home}/proc.sh\n"
+PROC_FILE = {"proc.sh": "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", "
+             f"\"SecretAccessKey\": \"{SECRET}\"}}'\n"}
 
 
 def keys(kid, extra=""):
@@ -166,6 +181,8 @@ CASES = [
          env=dict(R, AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY=SECRET)),
     Case("env_over_aws_profile", creds="[p]\n" + keys("AKIDP"), env=dict(K, AWS_PROFILE="p",
                                                                           **R)),
+    Case("explicit_profile_over_aws_profile", creds="[p]\n" + keys("AKIDP") + "[q]\n" + keys("AKIDQ"),
+         env=dict(R, AWS_PROFILE="q"), args=["--profile", "p"]),
     Case("explicit_profile_over_env", creds="[p]\n" + keys("AKIDP"), env=dict(K, **R),
          args=["--profile", "p"]),
     # ---- static keys of a profile, one file at a time
@@ -278,6 +295,8 @@ CASES = [
          env=dict(R, AWS_ROLE_ARN=ROLE + "envrole"), files=TOKEN),
     Case("wi_env_without_role_arn", env=dict(R, AWS_WEB_IDENTITY_TOKEN_FILE="{home}/wi-token"),
          files=TOKEN),
+    Case("wi_env_token_file_missing", env=dict(R, AWS_ROLE_ARN=ROLE + "wi",
+                                               AWS_WEB_IDENTITY_TOKEN_FILE="{home}/none")),
     Case("wi_env_session_name", env=dict(WI, AWS_ROLE_SESSION_NAME="runner-7", **R),
          files=TOKEN),
     Case("wi_env_empty_token_file_var", config=f"[default]\nrole_arn = {ROLE}p\n"
@@ -302,6 +321,10 @@ CASES = [
     Case("ep_services_section_missing", config="[default]\nservices = nope\n",
          env=dict(K, **R), endpoint=False),
     Case("ep_default", env=dict(K, **R), endpoint=False),
+    Case("ep_empty_global_env", env=dict(K, **R, AWS_ENDPOINT_URL=""), endpoint=False),
+    Case("ep_endpoint_url_in_credentials_file", creds="[default]\nendpoint_url = {ep}/crd\n",
+         env=dict(K, **R), endpoint=False),
+    Case("ep_ignore_configured_false", env=dict(K, **R, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS="false")),
     Case("ep_default_china", env=dict(K, AWS_DEFAULT_REGION="cn-north-1"), endpoint=False),
     Case("ep_ignore_configured_env", env=dict(K, **R, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS="true")),
     Case("ep_ignore_configured_profile", config="[default]\nignore_configured_endpoint_urls = "
@@ -313,6 +336,33 @@ CASES = [
          args=["--endpoint-url", "{ep}/opt"], endpoint=False,
          differ="--endpoint-url applies to every service asgswap calls, STS included",
          expect={"sts": [("AssumeRole", "/opt")]}),
+    # ---- where the files are
+    Case("files_from_env_paths", env=dict(R, AWS_CONFIG_FILE="{home}/cfg",
+                                          AWS_SHARED_CREDENTIALS_FILE="{home}/crd"),
+         files={"crd": "[default]\n" + keys("AKIDPATH"), "cfg": "[default]\nregion = eu-west-1\n"},
+         creds="[default]\n" + keys("AKIDHOME")),
+    Case("files_env_path_tilde", env=dict(R, AWS_SHARED_CREDENTIALS_FILE="~/crd"),
+         files={"crd": "[default]\n" + keys("AKIDTILDE")}),
+    Case("files_env_path_empty", env=dict(R, AWS_SHARED_CREDENTIALS_FILE=""),
+         creds="[default]\n" + keys("AKIDHOME")),
+    Case("files_config_env_var_expanded", env=dict(R, AWS_CONFIG_FILE="$HOME/cfg"),
+         files={"cfg": "[default]\n" + keys("AKIDVAR")}),
+    # ---- container credentials, SSO, credential_process
+    Case("container_full_uri", env=dict(CONTAINER, **R)),
+    Case("container_after_profile_keys", creds="[default]\n" + keys("AKIDFILE"),
+         env=dict(CONTAINER, **R)),
+    Case("container_after_env_keys", env=dict(CONTAINER, **K, **R)),
+    Case("container_as_credential_source", config=f"[default]\nrole_arn = {ROLE}a\n"
+         "credential_source = EcsContainer\n", env=dict(CONTAINER, **R)),
+    Case("sso_refused", config="[default]\nsso_start_url = https://example.awsapps.com/start\n"
+         "sso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = r\n",
+         env=R, message="uses SSO, which asgswap does not support"),
+    Case("credential_process_refused", config="[default]\n" + PROCESS, env=R, files=PROC_FILE,
+         differ="credential_process is refused, never run", expect="error",
+         message="uses credential_process, which asgswap does not support"),
+    Case("credential_process_after_creds_file_keys", config="[default]\n" + PROCESS,
+         files=PROC_FILE,
+         creds="[default]\n" + keys("AKIDFILE"), env=R),
     # ---- the ini format: comments, continuation lines, CRLF, BOM, case, duplicates
     Case("ini_comment_lines", config="# top\n[default]\n; note\n  # indented\nregion = eu-west-1\n",
          env=K),
@@ -380,8 +430,11 @@ class BotocoreDifferentialTest(unittest.TestCase):
                 with open(os.path.join(aws, name), "w", encoding="utf-8", newline="") as f:
                     f.write(self.fill(text))
         for name, text in case.files.items():
-            with open(os.path.join(self.home.name, name), "w") as f:
+            path = os.path.join(self.home.name, name)
+            with open(path, "w") as f:
                 f.write(text)
+            if name.endswith(".sh"):
+                os.chmod(path, 0o755)
 
     def take(self):
         with Recorder.lock:
@@ -404,7 +457,7 @@ class BotocoreDifferentialTest(unittest.TestCase):
                                         connect_timeout=5, read_timeout=10))
                 c.describe_auto_scaling_groups()
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
-                    ValueError) as e:
+                    ValueError, OSError) as e:
                 error = type(e).__name__
         out = summary(self.take())
         if out["sent"] is None:
