@@ -17,6 +17,7 @@ marked `differ` asserts asgswap's answer and that botocore's is indeed another o
 """
 import hashlib
 import os
+import re
 import tempfile
 import threading
 import unittest
@@ -29,6 +30,7 @@ import botocore.exceptions
 import botocore.session
 
 import bed
+from imds import Imds
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 ROLE = "arn:aws:iam::123456789012:role/"
@@ -114,18 +116,20 @@ def summary(records):
 
 class Case:
     def __init__(self, name, config=None, creds=None, env=None, args=(), files=None,
-                 differ=None, expect=None, message=None, endpoint=True):
+                 differ=None, expect=None, message=None, endpoint=True, doc=None):
         self.name, self.config, self.creds = name, config, creds
         self.env, self.args, self.files = env or {}, list(args), files or {}
         # differ: why asgswap deliberately answers otherwise; expect: asgswap's answer
         # (a dict matched against the summary, or "error")
         self.differ, self.expect, self.message, self.endpoint = differ, expect, message, endpoint
+        self.doc = doc  # what asgswap(1) says about a deliberate difference
 
 
 K = {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": SECRET}
 R = {"AWS_DEFAULT_REGION": "us-west-2"}
 WI = {"AWS_ROLE_ARN": ROLE + "wi", "AWS_WEB_IDENTITY_TOKEN_FILE": "{home}/wi-token"}
 TOKEN = {"wi-token": "header.payload.signature"}
+IMDS = {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": "{imds}"}
 CONTAINER = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "{ep}/container-creds",
              "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer c-1"}
 PROCESS = "credential_process = {home}/proc.sh\n"
@@ -158,11 +162,16 @@ CASES = [
     Case("region_invalid_profile", config="[default]\nregion = us_east_1\n", env=K),
     Case("region_all_digits", env=dict(K, AWS_DEFAULT_REGION="12345")),
     Case("region_empty_env", env=dict(K, AWS_DEFAULT_REGION=""),
-         differ="botocore signs for an empty region; asgswap refuses it", expect="error"),
+         differ="botocore signs for an empty region; asgswap refuses it", expect="error",
+         doc="An empty region"),
     Case("region_aws_region_first", env=dict(K, AWS_REGION="eu-north-1",
                                              AWS_DEFAULT_REGION="eu-west-1"),
          differ="AWS_REGION is read before AWS_DEFAULT_REGION, as AWS CLI v2 and the other "
-         "SDKs do", expect={"sent": {"region": "eu-north-1"}}),
+         "SDKs do", expect={"sent": {"region": "eu-north-1"}},
+         doc="AWS_REGION is read before AWS_DEFAULT_REGION"),
+    Case("region_from_imds", env=dict(K, **IMDS),
+         differ="with no region configured asgswap asks IMDS; botocore raises NoRegionError",
+         expect={"sent": {"region": "ap-northeast-3"}}, doc="asks IMDS for the instance's region"),
     Case("region_key_odd_case", config="[default]\nREGION = ap-east-1\n", env=K),
     # ---- credentials from the environment
     Case("env_keys", env=dict(K, **R)),
@@ -213,7 +222,11 @@ CASES = [
     Case("no_credentials", config="[default]\nregion = us-west-2\n"),
     Case("empty_key_id", creds=f"[default]\naws_access_key_id =\naws_secret_access_key = {SECRET}\n",
          env=R, differ="botocore signs with an empty access key id; asgswap refuses it",
-         expect="error"),
+         expect="error", doc="an empty aws_access_key_id"),
+    Case("imds_role_credentials", env=dict(R, **IMDS)),
+    Case("imds_after_profile_keys", creds="[default]\n" + keys("AKIDFILE"), env=dict(R, **IMDS)),
+    Case("imds_as_credential_source", config=f"[default]\nrole_arn = {ROLE}a\n"
+         "credential_source = Ec2InstanceMetadata\n", env=dict(R, **IMDS)),
     # ---- assume role: source_profile, credential_source, chains, loops
     Case("role_source_profile", config=f"[profile a]\nrole_arn = {ROLE}a\nsource_profile = b\n",
          creds="[b]\n" + keys("AKIDB"), env=dict(R, AWS_PROFILE="a")),
@@ -335,7 +348,7 @@ CASES = [
          "source_profile = b\n", creds="[b]\n" + keys("AKIDB"), env=R,
          args=["--endpoint-url", "{ep}/opt"], endpoint=False,
          differ="--endpoint-url applies to every service asgswap calls, STS included",
-         expect={"sts": [("AssumeRole", "/opt")]}),
+         expect={"sts": [("AssumeRole", "/opt")]}, doc="STS included"),
     # ---- where the files are
     Case("files_from_env_paths", env=dict(R, AWS_CONFIG_FILE="{home}/cfg",
                                           AWS_SHARED_CREDENTIALS_FILE="{home}/crd"),
@@ -359,6 +372,7 @@ CASES = [
          env=R, message="uses SSO, which asgswap does not support"),
     Case("credential_process_refused", config="[default]\n" + PROCESS, env=R, files=PROC_FILE,
          differ="credential_process is refused, never run", expect="error",
+         doc="credential_process are refused",
          message="uses credential_process, which asgswap does not support"),
     Case("credential_process_after_creds_file_keys", config="[default]\n" + PROCESS,
          files=PROC_FILE,
@@ -405,13 +419,16 @@ class BotocoreDifferentialTest(unittest.TestCase):
         cls.addClassCleanup(cls.server.server_close)
         cls.addClassCleanup(cls.server.shutdown)
         cls.ep = f"http://127.0.0.1:{cls.server.server_address[1]}"
+        cls.imds = Imds(region="ap-northeast-3", role="inst-role")
+        cls.addClassCleanup(cls.imds.stop)
 
     def setUp(self):
         self.home = tempfile.TemporaryDirectory()
         self.addCleanup(self.home.cleanup)
 
     def fill(self, s):
-        return s.replace("{ep}", self.ep).replace("{home}", self.home.name)
+        return s.replace("{ep}", self.ep).replace("{home}", self.home.name).replace(
+            "{imds}", self.imds.url)
 
     def environment(self, case):
         env = {"HOME": self.home.name, "AWS_EC2_METADATA_DISABLED": "true",
@@ -419,7 +436,9 @@ class BotocoreDifferentialTest(unittest.TestCase):
                "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         if case.endpoint:
             env["AWS_ENDPOINT_URL"] = self.ep + "/global"
-        env.update({k: self.fill(v) for k, v in case.env.items()})
+        env.update({k: self.fill(v) for k, v in case.env.items() if v is not None})
+        for k in [k for k, v in case.env.items() if v is None]:
+            env.pop(k, None)
         return env
 
     def lay_out(self, case):
@@ -500,6 +519,22 @@ class BotocoreDifferentialTest(unittest.TestCase):
                         self.assertEqual(ours[k], v, ctx)
             return
         self.assertEqual(self.comparable(ours), self.comparable(theirs), ctx)
+
+    def test_deliberate_differences_are_documented(self):
+        with open(os.path.join(bed.TOP, "packaging", "man", "asgswap.1")) as f:
+            page = f.read().replace("\\-", "-")
+        section = page[page.index(".SS Deliberate differences from botocore"):]
+        section = section[:section.index("\n.SH ")]
+        # the words as a reader sees them: macro names and font escapes dropped
+        words = []
+        for line in section.splitlines()[1:]:
+            if line.startswith("."):
+                line = line.split(" ", 1)[1] if " " in line else ""
+            words.append(re.sub(r"\\f[BIR]|\\\(bu", "", line))
+        text = " ".join(" ".join(words).split())
+        for c in CASES:
+            if c.differ:
+                self.assertIn(c.doc, text, c.name)
 
     @staticmethod
     def comparable(answer):
