@@ -446,7 +446,7 @@ int aws_credentials_from_json(const char *text, const char *source, struct aws_c
 		return aws_error_set(err, -EBADMSG, NULL, "%s credentials are not JSON", source);
 	code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Code"));
 	if (code && !streq(code, "Success"))
-		return aws_error_set(err, -EREMOTEIO, NULL, "%s credentials: %s", source, code);
+		return aws_error_set(err, -EPROTO, NULL, "%s credentials: %s", source, code);
 	id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "AccessKeyId"));
 	secret = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "SecretAccessKey"));
 	token = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Token"));
@@ -542,7 +542,7 @@ static int from_container(struct aws_client *c, struct aws_credentials *ret, str
 		explicit_bzero(*h, strlen(*h));
 	if (r < 0 || resp.status != 200) {
 		if (r == 0)
-			r = aws_error_set(err, -EREMOTEIO, NULL,
+			r = aws_error_set(err, -EPROTO, NULL,
 			                  "container credentials endpoint answered HTTP %ld",
 			                  resp.status);
 		else
@@ -569,13 +569,14 @@ static int from_imds(struct aws_client *c, struct aws_credentials *ret, struct a
 		return r;
 	r = imds_get(imds, base, &roles);
 	if (r < 0) {
-		/* not on EC2, or no role: nothing more to find (botocore: NoCredentialsError) */
-		bool none = r == -ENOENT || r == -ENODEV || r == -ECONNREFUSED || r == -ETIMEDOUT ||
+		/* disabled, no role, or nothing listening: nothing more to find (botocore:
+		 * NoCredentialsError); an IMDS that connects but never answers is a failed call */
+		bool none = r == -ENOENT || r == -ENODEV || r == -ECONNREFUSED ||
 		            r == -EHOSTUNREACH || r == -ENETUNREACH;
 
-		return aws_error_set(err, none ? -ENOKEY : r, NULL, "instance metadata %s",
-		                     r == -ENOENT   ? "has no IAM role"
-		                     : r == -ENODEV ? "is disabled (AWS_EC2_METADATA_DISABLED)"
+		return aws_error_set(err, none ? -ENOKEY : r, NULL, "instance metadata: %s",
+		                     r == -ENOENT   ? "no IAM role"
+		                     : r == -ENODEV ? "disabled by AWS_EC2_METADATA_DISABLED"
 		                                    : strerror(-r));
 	}
 	n = strcspn(roles, "\r\n");
@@ -621,18 +622,22 @@ int aws_credentials_chain(struct aws_client *c, struct aws_credentials *ret, str
 	    nonempty(getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")))
 		return from_container(c, ret, err);
 	r = from_imds(c, ret, err);
-	if (r == -ENOKEY)
+	if (r == -ENOKEY) {
+		const char *why =
+		        err ? startswith(err->message ?: "", "instance metadata: ") : NULL;
+
 		return aws_error_set(
 		        err, r, NULL,
 		        "no credentials: looked at %sprofile '%s' in '%s' and '%s', %s"
-		        "container credentials and %s; set %s",
+		        "container credentials and instance metadata (%s); set %s",
 		        explicit ? "" : "AWS_ACCESS_KEY_ID, ", cfg->profile,
 		        aws_config_file_path(cfg, AWS_FILE_CREDENTIALS) ?: "",
 		        aws_config_file_path(cfg, AWS_FILE_CONFIG) ?: "",
-		        explicit ? "" : "AWS_WEB_IDENTITY_TOKEN_FILE, ", err->message ?: "",
+		        explicit ? "" : "AWS_WEB_IDENTITY_TOKEN_FILE, ", why ? why : "none",
 		        explicit ? "keys in that profile"
 		                 : "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile "
 		                   "with keys (--profile, AWS_PROFILE)");
+	}
 	return r;
 }
 

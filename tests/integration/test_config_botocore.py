@@ -88,6 +88,12 @@ class Recorder(BaseHTTPRequestHandler):
         action = params.get("Action")
         self.record(action=action, where=self.path, key=scope[0], region=scope[2],
                     service=scope[3], token=self.headers.get("X-Amz-Security-Token"))
+        if action in STS_ACTIONS and "denied" in params.get("RoleArn", ""):
+            body = ("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+                    "<Message>not authorized to assume the role</Message></Error>"
+                    "<RequestId>r</RequestId></ErrorResponse>")
+            bed.send_body(self, 403, body.encode(), "text/xml")
+            return
         if action in STS_ACTIONS:
             key, secret, token = derived(action, params, scope[0])
             body = (f"<{action}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
@@ -519,6 +525,17 @@ class BotocoreDifferentialTest(unittest.TestCase):
                         self.assertEqual(ours[k], v, ctx)
             return
         self.assertEqual(self.comparable(ours), self.comparable(theirs), ctx)
+
+    def test_sts_refusal_is_a_failed_call(self):
+        # not a configuration error: exit 4, as any call AWS refuses
+        case = Case("sts_refusal", config=f"[default]\nrole_arn = {ROLE}denied\n"
+                    "source_profile = b\n", creds="[b]\n" + keys("AKIDB"), env=R)
+        self.lay_out(case)
+        ours, p = self.asgswap_answer(case)
+        self.assertEqual(p.returncode, 4, p.stderr)
+        self.assertIn("AccessDenied", p.stderr)
+        self.assertEqual(ours["sts"], [("AssumeRole", "/global")])
+        self.assertIsNone(ours["sent"])
 
     def test_deliberate_differences_are_documented(self):
         with open(os.path.join(bed.TOP, "packaging", "man", "asgswap.1")) as f:

@@ -197,7 +197,7 @@ class ChainTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("no credentials: looked at AWS_ACCESS_KEY_ID, profile 'default' in ",
                       p.stderr)
-        self.assertIn("instance metadata is disabled (AWS_EC2_METADATA_DISABLED); set "
+        self.assertIn("instance metadata (disabled by AWS_EC2_METADATA_DISABLED); set "
                       "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", p.stderr)
         self.assertEqual(p.stderr.count("\n"), 1)
 
