@@ -809,6 +809,39 @@ static void test_parse_errors(void **state)
 	}
 }
 
+/* One file's view of a profile (for static keys) against the merged view (for the rest). */
+static void test_file_views(void **state)
+{
+	struct aws_config *c;
+
+	(void)state;
+	write_config("[profile p]\naws_access_key_id = AKIDCONF\nregion = eu-west-1\n"
+	             "role_arn =\n[profile q]\nx = 1\n");
+	write_creds("[p]\naws_secret_access_key = s\n[DEFAULT]\naws_session_token = t\n");
+	c = load_ok(NULL);
+	assert_true(aws_config_file_has(c, AWS_FILE_CONFIG, "p", "aws_access_key_id"));
+	assert_false(aws_config_file_has(c, AWS_FILE_CREDENTIALS, "p", "aws_access_key_id"));
+	assert_string_equal(aws_config_file_get(c, AWS_FILE_CONFIG, "p", "aws_access_key_id"),
+	                    "AKIDCONF");
+	assert_null(aws_config_file_get(c, AWS_FILE_CONFIG, "p", "aws_secret_access_key"));
+	assert_string_equal(
+	        aws_config_file_get(c, AWS_FILE_CREDENTIALS, "p", "aws_secret_access_key"), "s");
+	/* [DEFAULT] of the credentials file shows through there only */
+	assert_string_equal(aws_config_file_get(c, AWS_FILE_CREDENTIALS, "p", "aws_session_token"),
+	                    "t");
+	assert_false(aws_config_file_has(c, AWS_FILE_CONFIG, "p", "aws_session_token"));
+	/* presence, not value: an empty role_arn is set */
+	assert_true(aws_config_has(c, "p", "role_arn"));
+	assert_string_equal(aws_config_get(c, "p", "role_arn"), "");
+	assert_true(aws_config_has(c, "p", "aws_secret_access_key"));
+	assert_false(aws_config_has(c, "q", "role_arn"));
+	assert_false(aws_config_has(c, "nope", "x"));
+	assert_false(aws_config_file_has(c, AWS_FILE_CONFIG, "nope", "x"));
+	assert_string_equal(aws_config_file_path(c, AWS_FILE_CONFIG), config_path);
+	assert_string_equal(aws_config_file_path(c, AWS_FILE_CREDENTIALS), creds_path);
+	aws_config_free(c);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -829,6 +862,7 @@ int main(void)
 		T(test_endpoint_invalid),
 		T(test_url_valid),
 		T(test_parse_errors),
+		T(test_file_views),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
