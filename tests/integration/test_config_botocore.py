@@ -164,6 +164,8 @@ CASES = [
     Case("region_credentials_file_over_config", config="[default]\nregion = eu-west-1\n",
          creds="[default]\nregion = eu-central-1\n", env=K),
     Case("region_missing", env=K),
+    Case("region_not_from_default_profile", config="[default]\nregion = eu-west-1\n"
+         "[profile p]\noutput = json\n", env=dict(K, AWS_PROFILE="p")),
     Case("region_invalid_env", env=dict(K, AWS_DEFAULT_REGION="us east 1")),
     Case("region_invalid_profile", config="[default]\nregion = us_east_1\n", env=K),
     Case("region_all_digits", env=dict(K, AWS_DEFAULT_REGION="12345")),
@@ -226,6 +228,11 @@ CASES = [
     Case("profile_not_found_option", creds="[default]\n" + keys("AKIDFILE"), env=R,
          args=["--profile", "nope"]),
     Case("no_credentials", config="[default]\nregion = us-west-2\n"),
+    Case("no_fallback_to_default_keys", config="[profile p]\nregion = us-west-2\n",
+         creds="[default]\n" + keys("AKIDFILE"), env=dict(AWS_PROFILE="p")),
+    Case("config_section_without_prefix_is_no_profile", config="[p]\n" + keys("AKIDP"),
+         env=dict(R, AWS_PROFILE="p")),
+    Case("section_name_trailing_space", creds="[default ]\n" + keys("AKIDSPACE"), env=R),
     Case("empty_key_id", creds=f"[default]\naws_access_key_id =\naws_secret_access_key = {SECRET}\n",
          env=R, differ="botocore signs with an empty access key id; asgswap refuses it",
          expect="error", doc="an empty aws_access_key_id"),
@@ -290,6 +297,13 @@ CASES = [
          f"source_profile = b\n[profile b]\nrole_arn = {ROLE}b\n"
          "web_identity_token_file = {home}/wi-token\n", files=TOKEN,
          env=dict(R, AWS_PROFILE="a")),
+    Case("role_credential_source_environment_without_key", config=f"[profile a]\nrole_arn = "
+         f"{ROLE}a\ncredential_source = Environment\n",
+         env=dict(R, AWS_SECRET_ACCESS_KEY=SECRET), args=["--profile", "a"]),
+    Case("role_source_uses_its_web_identity", config=f"[profile a]\nrole_arn = {ROLE}a\n"
+         f"source_profile = b\n[profile b]\nrole_arn = {ROLE}b\n"
+         "web_identity_token_file = {home}/wi-token\n", creds="[b]\n" + keys("AKIDB"),
+         files=TOKEN, env=dict(R, AWS_PROFILE="a")),
     Case("role_env_keys_not_used_for_source", config=f"[profile a]\nrole_arn = {ROLE}a\n"
          "source_profile = b\n[profile b]\nregion = eu-west-1\n", env=dict(K, **R),
          args=["--profile", "a"]),
@@ -316,6 +330,14 @@ CASES = [
          files=TOKEN),
     Case("wi_env_token_file_missing", env=dict(R, AWS_ROLE_ARN=ROLE + "wi",
                                                AWS_WEB_IDENTITY_TOKEN_FILE="{home}/none")),
+    Case("wi_role_arn_without_token_file", creds="[default]\n" + keys("AKIDFILE"),
+         env=dict(R, AWS_ROLE_ARN=ROLE + "wi")),
+    Case("wi_env_not_for_source_profile", config=f"[profile a]\nrole_arn = {ROLE}a\n"
+         "source_profile = b\n[profile b]\nregion = eu-west-1\n",
+         env=dict(WI, AWS_PROFILE="a", **R), files=TOKEN),
+    Case("wi_env_session_name_over_profile", config=f"[default]\nrole_arn = {ROLE}p\n"
+         "web_identity_token_file = {home}/wi-token\nrole_session_name = fromfile\n",
+         env=dict(R, AWS_ROLE_SESSION_NAME="fromenv"), files=TOKEN),
     Case("wi_env_session_name", env=dict(WI, AWS_ROLE_SESSION_NAME="runner-7", **R),
          files=TOKEN),
     Case("wi_env_empty_token_file_var", config=f"[default]\nrole_arn = {ROLE}p\n"
