@@ -13,7 +13,20 @@ Credential scope, and its X-Amz-Security-Token. When botocore raises before send
 asgswap must exit 2 with one error line and send nothing.
 
 Deliberate differences (also in asgswap(1), ENVIRONMENT AND CONFIGURATION): each case
-marked `differ` asserts asgswap's answer and that botocore's is indeed another one.
+marked `differ` asserts asgswap's answer and that botocore's is indeed another one, and
+test_deliberate_differences_are_documented that the man page names it:
+- region_aws_region_first: AWS_REGION is read before AWS_DEFAULT_REGION (AWS CLI v2, the
+  other SDKs); botocore reads only AWS_DEFAULT_REGION.
+- region_from_imds: with no region configured asgswap asks IMDS; botocore raises
+  NoRegionError.
+- region_empty_env, empty_key_id: botocore signs for an empty region or with an empty key
+  id; asgswap refuses both (exit 2).
+- ep_option_applies_to_sts: --endpoint-url is used for STS too (emulators); botocore's
+  assume-role client does not see the client's endpoint_url.
+- credential_process_refused: botocore runs the process; asgswap refuses the profile.
+Not observable here, and documented only: mfa_serial is refused (botocore prompts), a
+duration_seconds outside 900..43200 is refused (botocore sends it), a source_profile chain
+is at most 32 profiles (botocore has no bound).
 """
 import hashlib
 import os
