@@ -423,26 +423,27 @@ static int step_pull(struct agent *a)
 			}
 			log_info("Docker API version %s", docker_api_version(a->docker));
 		}
-		notify_status("pulling %s:%s", a->ref.name, a->ref.tag);
-		log_info("pulling '%s:%s'", a->ref.name, a->ref.tag);
-		r = docker_pull(a->docker, a->ref.name, a->ref.tag, a->registry_auth,
-		                PULL_TIMEOUT_MS, pull_progress, a, &err);
+		notify_status("pulling %s", a->ref.ref);
+		log_info("pulling '%s'", a->ref.ref);
+		/* Pinned, the pull is by digest: the registry cannot serve another image. */
+		r = docker_pull(a->docker, a->ref.name, a->ref.digest ? a->ref.digest : a->ref.tag,
+		                a->registry_auth, PULL_TIMEOUT_MS, pull_progress, a, &err);
 		if (r == 0) {
 			docker_error_clear(&err);
-			log_info("pulled '%s:%s'", a->ref.name, a->ref.tag);
+			log_info("pulled '%s'", a->ref.ref);
 			return 0;
 		}
 		if (r == -ECANCELED || signalled(a)) {
 			docker_error_clear(&err);
 			return -ECANCELED;
 		}
-		log_warning("pulling '%s:%s': %s", a->ref.name, a->ref.tag,
+		log_warning("pulling '%s': %s", a->ref.ref,
 		            err.message ? err.message : strerror(-r));
 		docker_error_clear(&err);
 		if (r == -ENOENT)
 			break;
 	}
-	return log_error_errno(r, "could not pull '%s:%s'", a->ref.name, a->ref.tag);
+	return log_error_errno(r, "could not pull '%s'", a->ref.ref);
 }
 
 static char *next_name(const char *name)
@@ -812,7 +813,8 @@ int agent_run(struct agent *a)
 		          a->cfg->name_tag, a->cfg->version_tag, why ? why : strerror(-r));
 		return fail(a, r, AGENT_EXIT_FAILED, "invalid image reference in the tags");
 	}
-	if (asprintf(&image, "%s:%s", a->ref.name, a->ref.tag) < 0)
+	image = strdup(a->ref.ref);
+	if (!image)
 		return fail(a, -ENOMEM, AGENT_EXIT_FAILED, "out of memory");
 	log_info("image '%s'", image);
 	/* Versions are immutable by convention (a moved tag is redeployed under a new version):
@@ -843,6 +845,11 @@ int agent_run(struct agent *a)
 		                derr.message ? derr.message : strerror(-r));
 		docker_error_clear(&derr);
 		return fail(a, r, AGENT_EXIT_FAILED, "image inspect");
+	}
+	if (a->ref.digest && !docker_image_has_digest(&img, a->ref.digest)) {
+		docker_image_done(&img);
+		log_error("the image '%s' does not carry the digest '%s'", image, a->ref.digest);
+		return fail(a, -EBADMSG, AGENT_EXIT_FAILED, "image digest mismatch");
 	}
 	notify_status("starting %s", image);
 	r = step_run(a, image);

@@ -356,7 +356,19 @@ void docker_image_done(struct docker_image *i)
 	if (!i)
 		return;
 	free(i->id);
+	strv_free(i->repo_digests);
 	*i = (struct docker_image){ 0 };
+}
+
+bool docker_image_has_digest(const struct docker_image *i, const char *digest)
+{
+	for (char **p = i->repo_digests; p && *p; p++) {
+		const char *at = strrchr(*p, '@');
+
+		if (at && at != *p && streq(at + 1, digest))
+			return true;
+	}
+	return false;
 }
 
 static int get_json(struct docker_client *d, const char *path, const char *what, cJSON **ret,
@@ -403,7 +415,7 @@ int docker_image_inspect(struct docker_client *d, const char *ref, struct docker
 
 int docker_image_parse(const cJSON *j, struct docker_image *ret)
 {
-	const cJSON *test;
+	const cJSON *test, *d;
 	struct docker_image i = { 0 };
 
 	test = cJSON_GetObjectItemCaseSensitive(
@@ -415,9 +427,18 @@ int docker_image_parse(const cJSON *j, struct docker_image *ret)
 
 		i.has_healthcheck = !(cJSON_IsString(first) && streq(first->valuestring, "NONE"));
 	}
+	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(j, "RepoDigests"))
+	{
+		if (cJSON_IsString(d) && strv_extend(&i.repo_digests, d->valuestring) < 0) {
+			docker_image_done(&i);
+			return -ENOMEM;
+		}
+	}
 	i.id = dup_string(cJSON_GetObjectItemCaseSensitive(j, "Id"));
-	if (!i.id)
+	if (!i.id) {
+		docker_image_done(&i);
 		return -EBADMSG;
+	}
 	*ret = i;
 	return 0;
 }

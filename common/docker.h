@@ -70,8 +70,11 @@ int docker_pull_line(void *userdata, const char *line, size_t len);
 struct docker_image {
 	char *id;
 	bool has_healthcheck; /* Config.Healthcheck.Test set and not ["NONE"] */
+	char **repo_digests;  /* RepoDigests: NAME@DIGEST strings, NULL-terminated, or NULL */
 };
 void docker_image_done(struct docker_image *i);
+/* Whether one of the image's RepoDigests is some name's @digest. */
+bool docker_image_has_digest(const struct docker_image *i, const char *digest);
 /* GET /images/{ref}/json; -ENOENT when absent. */
 int docker_image_inspect(struct docker_client *d, const char *ref, struct docker_image *ret,
                          struct docker_error *err);

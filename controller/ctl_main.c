@@ -288,7 +288,8 @@ int main(int argc, char **argv)
 	}
 	if (cmd->flags & CMD_NEEDS_VERSION && !ctl_version_valid(args[1])) {
 		log_error("version '%s' is not a valid Docker tag "
-		          "([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})",
+		          "([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}), "
+		          "sha256:<64 hex> or TAG@sha256:<64 hex>",
 		          args[1]);
 		return CTL_EXIT_USAGE;
 	}

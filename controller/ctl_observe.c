@@ -7,6 +7,7 @@
 
 #include "ctl.h"
 #include "elb.h"
+#include "imageref.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "strutil.h"
@@ -29,19 +30,7 @@ const char *ctl_set_name(int set)
 
 bool ctl_version_valid(const char *v)
 {
-	size_t n = strlen(v);
-
-	if (n == 0 || n > 128)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = v[i];
-		bool word = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		            (ch >= '0' && ch <= '9') || ch == '_';
-
-		if (!word && (i == 0 || (ch != '.' && ch != '-')))
-			return false;
-	}
-	return true;
+	return imageref_version_is_valid(v);
 }
 
 int ctl_aws_failed(int r, struct aws_error *err, const char *fmt, ...)
@@ -106,7 +95,8 @@ static int parse_release(const char *s, struct ctl_release *ret)
 		return -ENOMEM;
 	gt = strchr(copy, '>');
 	c1 = gt ? strchr(gt, ':') : NULL;
-	c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	/* The phase has no ':', a pinned version (sha256:HEX) does. */
+	c2 = c1 ? strrchr(c1 + 1, ':') : NULL;
 	if (!c2)
 		return -EINVAL;
 	*gt = *c1 = *c2 = '\0';

@@ -26,7 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			start = i + 1;
 		}
 	if (imageref_build(parts[0], parts[1], parts[2], &r, &why) == 0) {
-		if (strlen(r.name) > IMAGEREF_NAME_MAX || strlen(r.tag) > IMAGEREF_TAG_MAX)
+		size_t path = strlen(r.name) - (r.domain ? strlen(r.domain) + 1 : 0);
+
+		if (path > IMAGEREF_NAME_MAX || (r.tag && strlen(r.tag) > IMAGEREF_TAG_MAX) ||
+		    (!r.tag && !r.digest) || !r.ref ||
+		    (r.digest && !imageref_digest_is_valid(r.digest)))
 			abort();
 		imageref_done(&r);
 	}

@@ -47,12 +47,15 @@ class UsageTest(CtlCase):
     def test_bad_versions_refused_before_any_aws_call(self):
         self.bad("deploy", IMAGE, "-1.0", pattern="unknown option '-1'")
         for v in ("", "-1.0", ".hidden", "a" * 129, "1.0:latest", "1.0/x", "v1 0", "1.0\n",
-                  "ümlaut", "$(reboot)", "a;b"):
+                  "ümlaut", "$(reboot)", "a;b", "sha256:" + "a" * 63, "sha256:" + "A" * 64,
+                  "sha512:" + "a" * 64, "1@sha256:" + "a" * 65, "@sha256:" + "a" * 64,
+                  "1@2@sha256:" + "a" * 64):
             with self.subTest(v=v):
                 self.bad("deploy", IMAGE, "--", v, pattern="version .* is not a valid Docker tag")
 
     def test_good_versions_reach_aws(self):
-        for v in ("1.0", "_x", "A" * 128, "v1.2.3-rc.1_b"):
+        for v in ("1.0", "_x", "A" * 128, "v1.2.3-rc.1_b", "sha256:" + "0a" * 32,
+                  "1.0@sha256:" + "0a" * 32):
             p = bed.run("asgswap", "deploy", IMAGE, v, env=bed.base_env(AWS_ENDPOINT_URL=DEAD,
                                                                          AWS_MAX_ATTEMPTS="1"))
             self.assertEqual(p.returncode, 4, (v, p.stderr))
