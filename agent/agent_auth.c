@@ -14,16 +14,6 @@
 
 #define DOCKER_CONFIG_MAX ((size_t)1 << 20)
 
-/* Wipes every string of a cJSON tree before it is freed. */
-static void json_wipe(cJSON *j)
-{
-	for (; j; j = j->next) {
-		if (j->valuestring)
-			explicit_bzero(j->valuestring, strlen(j->valuestring));
-		json_wipe(j->child);
-	}
-}
-
 static const cJSON *find_auth_entry(const cJSON *auths, const char *host)
 {
 	const cJSON *e;

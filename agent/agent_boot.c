@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "agent.h"
+#include "agent_secrets.h"
 #include "creds.h"
 #include "log.h"
 #include "notify.h"
@@ -462,7 +463,7 @@ static int step_run(struct agent *a, const char *image)
 	struct docker_container cur = { 0 };
 	struct docker_error err = { 0 };
 	_cleanup_free_ char *next = NULL, *id = NULL;
-	_cleanup_strv_free_ char **env = NULL;
+	_cleanup_(agent_env_freep) char **env = NULL;
 	_cleanup_strv_free_ char **labels = NULL;
 	int r;
 
@@ -497,6 +498,11 @@ static int step_run(struct agent *a, const char *image)
 			docker_container_done(&cur);
 			return r;
 		}
+	}
+	r = agent_secrets_resolve(a, &env);
+	if (r < 0) {
+		docker_container_done(&cur);
+		return r;
 	}
 	next = next_name(cfg->container_name);
 	r = strv_pushf(&labels, "asgswap.image=%s", a->ref.name);

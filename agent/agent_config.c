@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "agent_config.h"
+#include "agent_secrets.h"
 #include "fileio.h"
 #include "strutil.h"
 #include "banned.h"
@@ -30,6 +31,8 @@ struct agent_config *agent_config_free(struct agent_config *c)
 	free(c->container_name);
 	free(c->ports);
 	free(c->env_file);
+	strv_free(c->env_ssm);
+	strv_free(c->env_secret);
 	free(c->restart);
 	free(c->network);
 	free(c->health_url);
@@ -198,6 +201,9 @@ static int config_set(struct agent_config *c, const char *key, const char *v, co
 		}
 		return set_opt_str(&c->env_file, v);
 	}
+	if (streq(key, "env_ssm") || streq(key, "env_secret"))
+		return agent_secrets_config(streq(key, "env_ssm") ? &c->env_ssm : &c->env_secret,
+		                            streq(key, "env_ssm"), v, why);
 	if (streq(key, "restart")) {
 		if (!streq(v, "always") && !streq(v, "unless-stopped") && !streq(v, "on-failure") &&
 		    !streq(v, "no")) {
@@ -265,10 +271,10 @@ static int config_set(struct agent_config *c, const char *key, const char *v, co
 }
 
 static const char *const keys[] = {
-	"registry",    "container_name", "ports",           "env_file",
-	"restart",     "network",        "health_url",      "health_timeout",
-	"tag_timeout", "lifecycle_hook", "docker_socket",   "registry_auth",
-	"name_tag",    "version_tag",    "unhealthy_grace", "docker_config",
+	"registry",      "container_name", "ports",          "env_file",    "restart",
+	"network",       "health_url",     "health_timeout", "tag_timeout", "lifecycle_hook",
+	"docker_socket", "registry_auth",  "name_tag",       "version_tag", "unhealthy_grace",
+	"docker_config", "env_ssm",        "env_secret",
 };
 
 static int config_defaults(struct agent_config *c)
@@ -362,6 +368,11 @@ static int apply_env_key(struct agent_config *c, const char *key, char **ret_err
 	v = getenv(var);
 	if (!v)
 		return 0;
+	/* The variable replaces the file's entries of a repeatable key. */
+	if (streq(key, "env_ssm"))
+		c->env_ssm = strv_free(c->env_ssm);
+	if (streq(key, "env_secret"))
+		c->env_secret = strv_free(c->env_secret);
 	r = config_set(c, key, v, &why);
 	if (r == -EINVAL)
 		return set_errorf(ret_error, r, "%s: bad value: %s", var, why);

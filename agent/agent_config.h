@@ -25,7 +25,9 @@ struct agent_config {
 	char *container_name;
 	struct docker_port *ports;
 	size_t n_ports;
-	char *env_file; /* NULL: none */
+	char *env_file;    /* NULL: none */
+	char **env_ssm;    /* SSM paths, NULL-terminated, or NULL */
+	char **env_secret; /* NAME=SECRET_ID[:JSON_KEY], NULL-terminated, or NULL */
 	char *restart;
 	char *network;
 	char *health_url; /* NULL: none */

@@ -41,6 +41,11 @@ static const struct service_row services[_AWS_SVC_MAX] = {
 	                         "AWS_ENDPOINT_URL_CLOUDWATCH" },
 	[AWS_SVC_ECR] = { { "ecr", "ECR", "ecr", "api.ecr", "ecr", "2015-09-21" },
 	                  "AWS_ENDPOINT_URL_ECR" },
+	[AWS_SVC_SSM] = { { "ssm", "SSM", "ssm", "ssm", "ssm", "2014-11-06" },
+	                  "AWS_ENDPOINT_URL_SSM" },
+	[AWS_SVC_SECRETSMANAGER] = { { "secretsmanager", "SECRETS_MANAGER", "secrets_manager",
+	                               "secretsmanager", "secretsmanager", "2017-10-17" },
+	                             "AWS_ENDPOINT_URL_SECRETS_MANAGER" },
 };
 
 const struct aws_service_info *aws_service_info(enum aws_service s)

@@ -12,6 +12,8 @@
 #define DOCKER_MAX_RESPONSE ((size_t)4 << 20)
 #define DOCKER_TIMEOUT_MS   60000L
 #define DOCKER_LINE_MAX     ((size_t)1 << 20)
+/* Far above the environment the agent may pass: its secrets are at most 64 KiB each. */
+#define DOCKER_CREATE_MAX ((size_t)64 << 20)
 
 struct docker_client {
 	struct http_client *http;
@@ -605,7 +607,7 @@ static bool add_host_options(cJSON *host, const struct docker_create *s)
 
 char *docker_create_body(const struct docker_create *s)
 {
-	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
+	_cleanup_(json_wipe_and_deletep) cJSON *j = cJSON_CreateObject();
 	cJSON *labels, *host, *bindings, *exposed, *restart;
 	bool ok = j;
 
@@ -628,14 +630,14 @@ char *docker_create_body(const struct docker_create *s)
 	ok = ok && restart && cJSON_AddStringToObject(restart, "Name", s->restart);
 	ok = ok && cJSON_AddStringToObject(host, "NetworkMode", s->network);
 	ok = ok && add_host_options(host, s);
-	return ok ? cJSON_PrintUnformatted(j) : NULL;
+	return ok ? json_print_secret(j, DOCKER_CREATE_MAX) : NULL;
 }
 
 int docker_container_create(struct docker_client *d, const struct docker_create *spec,
                             char **ret_id, struct docker_error *err)
 {
 	_cleanup_buf_ struct buf path = { 0 };
-	_cleanup_free_ char *body = NULL;
+	_cleanup_secret_ char *body = NULL;
 	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
 	static char *const headers[] = { "Content-Type: application/json", NULL };
 	struct http_response resp;

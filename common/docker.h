@@ -133,7 +133,8 @@ struct docker_create {
 	char *const *cap_drop;    /* HostConfig.CapDrop */
 	char *const *extra_hosts; /* HostConfig.ExtraHosts, "host:ip" */
 };
-/* The JSON body of POST /containers/create for spec (to free()), NULL when out of memory. */
+/* The JSON body of POST /containers/create for spec, NULL when out of memory. It holds the
+ * environment, which may hold secrets: free it with secret_free(). */
 char *docker_create_body(const struct docker_create *spec);
 /* POST /containers/create?name=; -EEXIST when the name is taken. */
 int docker_container_create(struct docker_client *d, const struct docker_create *spec,

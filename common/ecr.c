@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 
+#include "awsjson.h"
 #include "ecr.h"
 #include "jsonutil.h"
 #include "strutil.h"
@@ -18,38 +19,6 @@ void ecr_auth_done(struct ecr_auth *a)
 	secret_free(a->password);
 	free(a->proxy_endpoint);
 	*a = (struct ecr_auth){ 0 };
-}
-
-void ecr_parse_error(const struct http_response *r, struct aws_error *err)
-{
-	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
-	const cJSON *type, *msg;
-	const char *code, *hash;
-
-	if (r->body.data)
-		j = cJSON_ParseWithLength(r->body.data, r->body.len);
-	type = cJSON_GetObjectItemCaseSensitive(j, "__type");
-	msg = cJSON_GetObjectItemCaseSensitive(j, "message");
-	if (!cJSON_IsString(msg))
-		msg = cJSON_GetObjectItemCaseSensitive(j, "Message");
-	if (!cJSON_IsString(type)) {
-		aws_error_set(err, 0, NULL, "HTTP %ld with a body that is not an AWS error",
-		              r->status);
-		return;
-	}
-	code = type->valuestring;
-	hash = strrchr(code, '#');
-	if (hash)
-		code = hash + 1;
-	free(err->code);
-	err->code = strdup(code);
-	free(err->message);
-	err->message = cJSON_IsString(msg) ? strdup(msg->valuestring) : NULL;
-	if (!err->request_id) {
-		const char *id = http_response_header(r, "x-amzn-RequestId");
-
-		err->request_id = id ? strdup(id) : NULL;
-	}
 }
 
 /* Decodes base64 "user:password" into its two halves; the decoded copy is wiped whole (by
@@ -86,9 +55,8 @@ static int split_token(const char *token, struct ecr_auth *a)
 	return r;
 }
 
-int ecr_auth_from_json(const char *text, size_t len, struct ecr_auth *ret, struct aws_error *err)
+static int auth_from_tree(cJSON *j, struct ecr_auth *ret, struct aws_error *err)
 {
-	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_ParseWithLength(text, len);
 	_cleanup_ecr_auth_ struct ecr_auth a = { 0 };
 	const cJSON *data, *tok, *ep, *exp;
 	int r;
@@ -101,8 +69,6 @@ int ecr_auth_from_json(const char *text, size_t len, struct ecr_auth *ret, struc
 		return aws_error_set(err, -EBADMSG, NULL,
 		                     "GetAuthorizationToken: no authorization token in the answer");
 	r = split_token(tok->valuestring, &a);
-	/* The parsed answer holds the token: wipe cJSON's copy before it is freed. */
-	explicit_bzero(tok->valuestring, strlen(tok->valuestring));
 	if (r < 0)
 		return aws_error_set(
 		        err, r, NULL,
@@ -117,12 +83,21 @@ int ecr_auth_from_json(const char *text, size_t len, struct ecr_auth *ret, struc
 	return 0;
 }
 
+int ecr_auth_from_json(const char *text, size_t len, struct ecr_auth *ret, struct aws_error *err)
+{
+	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_ParseWithLength(text, len);
+	int r = auth_from_tree(j, ret, err);
+
+	/* The parsed answer holds the token: wipe cJSON's copy before it is freed. */
+	json_wipe(j);
+	return r;
+}
+
 int ecr_get_authorization_token(struct aws_client *c, const char *registry_id, struct ecr_auth *ret,
                                 struct aws_error *err)
 {
 	_cleanup_(cJSON_Deletep) cJSON *req = cJSON_CreateObject();
-	_cleanup_free_ char *body = NULL;
-	struct http_response resp;
+	_cleanup_(cJSON_Deletep) cJSON *resp = NULL;
 	int r;
 
 	if (!req)
@@ -133,25 +108,12 @@ int ecr_get_authorization_token(struct aws_client *c, const char *registry_id, s
 		if (!ids || !cJSON_AddItemToArray(ids, cJSON_CreateString(registry_id)))
 			return -ENOMEM;
 	}
-	body = cJSON_PrintUnformatted(req);
-	if (!body)
-		return -ENOMEM;
-	struct aws_call call = {
-		.service = AWS_SVC_ECR,
-		.action = "GetAuthorizationToken",
-		.content_type = "application/x-amz-json-1.1",
-		.target = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken",
-		.body = body,
-		.body_len = strlen(body),
-		.max_response = ECR_MAX_RESPONSE,
-		.sensitive = true,
-		.parse_error = ecr_parse_error,
-	};
-	r = aws_call(c, &call, &resp, err);
-	if (r == 0)
-		r = ecr_auth_from_json(resp.body.data ? resp.body.data : "", resp.body.len, ret,
-		                       err);
-	http_response_done(&resp);
+	r = awsjson_call(c, AWS_SVC_ECR, "AmazonEC2ContainerRegistry_V20150921",
+	                 "GetAuthorizationToken", req, ECR_MAX_RESPONSE, true, &resp, err);
+	if (r < 0)
+		return r;
+	r = auth_from_tree(resp, ret, err);
+	json_wipe(resp);
 	return r;
 }
 

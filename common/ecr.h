@@ -33,7 +33,4 @@ int ecr_auth_from_json(const char *text, size_t len, struct ecr_auth *ret, struc
  * the account id. */
 int ecr_parse_host(const char *host, char **ret_account);
 
-/* Fills err from a JSON protocol error body ({"__type": "...#Code", "message": "..."}). */
-void ecr_parse_error(const struct http_response *r, struct aws_error *err);
-
 #endif

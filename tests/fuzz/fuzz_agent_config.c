@@ -67,7 +67,7 @@ static void load(const char *path, bool explicit_path)
 		(void)registry_auth_to_string(c->registry_auth);
 		/* What the settings become: the container's create body. */
 		agent_container_spec(&c->container, &spec);
-		free(docker_create_body(&spec));
+		secret_free(docker_create_body(&spec));
 	}
 	agent_config_free(c);
 	free(error);

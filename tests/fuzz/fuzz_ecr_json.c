@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "awsjson.h"
 #include "ecr.h"
 #include "banned.h"
 
@@ -32,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		buf_init(&resp.body, 0);
 		if (buf_append(&resp.body, text, size - 1) == 0)
-			ecr_parse_error(&resp, &err);
+			awsjson_parse_error(&resp, &err);
 		buf_free(&resp.body);
 	} else {
 		char *host = strndup(text, size - 1), *account = NULL;

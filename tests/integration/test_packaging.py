@@ -7,6 +7,7 @@ The IAM tests run the real binaries against moto with IAM enforcement on (about 
 a release cycle, and an agent boot with dockerd, per action). Building the .deb and .rpm
 takes about 25 s more: those tests run only under `make check-packaging`
 (ASGSWAP_PACKAGING_SLOW=1)."""
+import fnmatch
 import glob
 import json
 import os
@@ -73,6 +74,8 @@ AGENT_KEYS = {
     "stop_timeout": "10",
     "stop_signal": "SIGTERM",
     "terminate_hook": "auto",
+    "env_ssm": "",
+    "env_secret": "",
 }
 # Keys of agent/agent_config.c that only the tests set, not documented for users.
 AGENT_INTERNAL_KEYS = {"docker_config"}
@@ -85,7 +88,7 @@ AGENT_ACTIONS = {
     "autoscaling:DescribeTags", "autoscaling:CompleteLifecycleAction",
     "autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:SetInstanceHealth",
     "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
-    "ecr:GetDownloadUrlForLayer",
+    "ecr:GetDownloadUrlForLayer", "ssm:GetParametersByPath", "secretsmanager:GetSecretValue",
 }
 CONTROLLER_ACTIONS = {
     "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeLifecycleHooks",
@@ -105,7 +108,8 @@ CREDENTIAL_ACTIONS = {"sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"}
 SERVICE_PREFIX = {"AWS_SVC_AUTOSCALING": "autoscaling", "AWS_SVC_ELB": "elasticloadbalancing",
                   "AWS_SVC_ELBV2": "elasticloadbalancing", "AWS_SVC_EC2": "ec2",
                   "AWS_SVC_CLOUDWATCH": "cloudwatch", "AWS_SVC_STS": "sts",
-                  "AWS_SVC_ECR": "ecr"}
+                  "AWS_SVC_ECR": "ecr", "AWS_SVC_SSM": "ssm",
+                  "AWS_SVC_SECRETSMANAGER": "secretsmanager"}
 
 
 def read(path):
@@ -192,8 +196,10 @@ def source_actions():
         if os.path.basename(path) in ("autoscaling.c", "lifecycle.c"):
             for action in re.findall(r"\b(?!query_add)\w+\((?:c|q), \"([A-Z]\w+)\"", src):
                 actions.add(f"autoscaling:{action}")
-        for action in re.findall(r"\.action = \"(\w+)\"", src):
-            actions.add(f"ecr:{action}")
+        # JSON 1.1 calls: awsjson_call(c, AWS_SVC_X, "TargetPrefix", "Action", ...)
+        for svc, action in re.findall(r"awsjson_call\(\w+, (AWS_SVC_\w+), \"[\w.]+\", \"(\w+)\"",
+                                      src):
+            actions.add(f"{SERVICE_PREFIX[svc]}:{action}")
     return actions
 
 
@@ -526,6 +532,35 @@ class IamPolicyTest(unittest.TestCase):
         self.assertFalse(any(re.fullmatch(a.replace("*", ".*"), "docker:image:name")
                              for a in allowed), "the controller must not rename a service")
 
+    def test_container_secrets_are_scoped_by_name(self):
+        """env_ssm and env_secret read only parameters under /asgswap/ and secrets named
+        asgswap/...: the patterns of the JSON policy and, narrowed to the service, of the
+        CloudFormation role."""
+        def allowed(doc, action, arn):
+            return any(action in st["Action"] and fnmatch.fnmatchcase(arn, st["Resource"])
+                       for st in doc["Statement"])
+        doc = policy("agent-policy.json")
+        ssm, sm = "ssm:GetParametersByPath", "secretsmanager:GetSecretValue"
+        acct = "arn:aws:ssm:eu-west-1:123456789012"
+        self.assertTrue(allowed(doc, ssm, f"{acct}:parameter/asgswap/web/prod"))
+        self.assertFalse(allowed(doc, ssm, f"{acct}:parameter/other/web"))
+        self.assertFalse(allowed(doc, ssm, f"{acct}:parameter/asgswapx/web"))
+        sec = "arn:aws:secretsmanager:eu-west-1:123456789012:secret"
+        self.assertTrue(allowed(doc, sm, f"{sec}:asgswap/web/db-AbCdEf"))
+        self.assertFalse(allowed(doc, sm, f"{sec}:prod/db-AbCdEf"))
+        role = load_cfn()["Resources"]["InstanceRole"]["Properties"]["Policies"][0][
+            "PolicyDocument"]
+        subs = {st["Sid"]: st["Resource"] for st in role["Statement"]
+                if st["Sid"] in ("ContainerParameters", "ContainerSecrets")}
+        self.assertEqual(subs, {
+            "ContainerParameters": [
+                {"Fn::Sub": "arn:${AWS::Partition}:ssm:*:*:parameter/asgswap/${ServiceName}"},
+                {"Fn::Sub":
+                 "arn:${AWS::Partition}:ssm:*:*:parameter/asgswap/${ServiceName}/*"}],
+            "ContainerSecrets": {"Fn::Sub":
+                                 "arn:${AWS::Partition}:secretsmanager:*:*:secret:asgswap/"
+                                 "${ServiceName}/*"}})
+
     def test_every_call_in_common_is_in_a_policy(self):
         actions = source_actions()
         self.assertGreater(len(actions), 20)
@@ -654,6 +689,18 @@ def policy_without(doc, removed=()):
         if acts:
             out["Statement"].append(dict(st, Action=acts))
     return out
+
+
+# Services whose calls moto authorises against resource "*" (it has no _determine_resource
+# for them): their statements' resource patterns are checked by IamPolicyTest instead.
+MOTO_STAR_RESOURCE = ("ssm:", "secretsmanager:")
+
+
+def resources_as_moto_sees_them(doc):
+    for st in doc["Statement"]:
+        if all(a.startswith(MOTO_STAR_RESOURCE) for a in st["Action"]):
+            st["Resource"] = "*"
+    return doc
 
 
 class HookCompleter:
@@ -880,8 +927,8 @@ class AgentPolicyTest(unittest.TestCase):
         self.addCleanup(self.docker.remove_container, name + "-asgswap-next")
         iam = m.client("iam")
         iam.create_user(UserName="instance")
-        iam.put_user_policy(UserName="instance", PolicyName="p",
-                            PolicyDocument=json.dumps(policy_without(self.policy, removed)))
+        iam.put_user_policy(UserName="instance", PolicyName="p", PolicyDocument=json.dumps(
+            resources_as_moto_sees_them(policy_without(self.policy, removed))))
         key = iam.create_access_key(UserName="instance")["AccessKey"]
         iam.create_user(UserName="admin")
         iam.put_user_policy(UserName="admin", PolicyName="p", PolicyDocument=json.dumps(
@@ -905,6 +952,10 @@ class AgentPolicyTest(unittest.TestCase):
             {"ResourceId": name, "ResourceType": "auto-scaling-group", "Key": k, "Value": v,
              "PropagateAtLaunch": True}
             for k, v in (("docker:image:name", "app"), ("docker:image:version", version))])
+        # The container's environment from SSM and Secrets Manager, under the policy's names.
+        m.client("ssm").put_parameter(Name=f"/asgswap/{name}/A", Value="a", Type="SecureString")
+        m.client("secretsmanager").create_secret(Name=f"asgswap/{name}/db",
+                                                 SecretString='{"password": "p"}')
         (instance,) = [i["InstanceId"] for i in asg.describe_auto_scaling_groups(
             AutoScalingGroupNames=[name])["AutoScalingGroups"][0]["Instances"]]
         self.imds.configure(instance_id=instance, tags_enabled=False, tags={},
@@ -916,7 +967,8 @@ class AgentPolicyTest(unittest.TestCase):
             AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"],
             ASGSWAP_REGISTRY=self.docker.registry.host, ASGSWAP_CONTAINER_NAME=name,
             ASGSWAP_DOCKER_SOCKET=self.docker.socket,
-            ASGSWAP_DOCKER_CONFIG=os.path.join(self.tmp, "no-docker-config.json"))
+            ASGSWAP_DOCKER_CONFIG=os.path.join(self.tmp, "no-docker-config.json"),
+            ASGSWAP_ENV_SSM=f"/asgswap/{name}", ASGSWAP_ENV_SECRET=f"DB=asgswap/{name}/db:password")
         p = bed.run("asgswap-agent", "--config", self.config, "--once", env=env, timeout=120)
         self.admin_asg = self.client("autoscaling", admin)
         self.instance, self.group = instance, name
@@ -967,7 +1019,7 @@ class AgentPolicyTest(unittest.TestCase):
                                  if c["action"] == "CompleteLifecycleAction" and not c["error"]]
                     self.assertFalse(p.returncode == 0 and completed == ["CONTINUE"],
                                      f"booted without {action}:\n{p.stderr}")
-                if action.startswith("ecr:"):
+                if action.startswith(("ecr:", "ssm:", "secretsmanager:")):
                     # moto answers a JSON-protocol call denied by IAM with an XML body.
                     self.assertIn(f"{action.split(':')[1]}: HTTP 403", p.stderr)
                 else:

@@ -168,6 +168,9 @@ static void test_service_info(void **state)
 		{ AWS_SVC_CLOUDWATCH, "cloudwatch", "CLOUDWATCH", "cloudwatch", "monitoring",
 		  "monitoring", "2010-08-01" },
 		{ AWS_SVC_ECR, "ecr", "ECR", "ecr", "api.ecr", "ecr", "2015-09-21" },
+		{ AWS_SVC_SSM, "ssm", "SSM", "ssm", "ssm", "ssm", "2014-11-06" },
+		{ AWS_SVC_SECRETSMANAGER, "secretsmanager", "SECRETS_MANAGER", "secrets_manager",
+		  "secretsmanager", "secretsmanager", "2017-10-17" },
 	};
 
 	(void)state;

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "docker.h"
+#include "awsjson.h"
 #include "ecr.h"
 #include "strutil.h"
 #include "banned.h"
@@ -72,13 +73,13 @@ static void test_ecr_parse_error(void **state)
 	(void)state;
 	buf_init(&r.body, 0);
 	assert_int_equal(buf_puts(&r.body, body), 0);
-	ecr_parse_error(&r, &err);
+	awsjson_parse_error(&r, &err);
 	assert_string_equal(err.code, "AccessDeniedException");
 	assert_string_equal(err.message, "not allowed");
 	aws_error_clear(&err);
 	buf_reset(&r.body);
 	assert_int_equal(buf_puts(&r.body, "<html>"), 0);
-	ecr_parse_error(&r, &err);
+	awsjson_parse_error(&r, &err);
 	assert_null(err.code);
 	assert_non_null(err.message);
 	aws_error_clear(&err);

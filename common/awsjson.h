@@ -1,0 +1,26 @@
+/*
+ * The AWS JSON 1.1 protocol (ECR, SSM, Secrets Manager): a POST of a JSON document to the
+ * service endpoint with X-Amz-Target PREFIX.ACTION, an answer that is one JSON document,
+ * errors as {"__type": "...#Code", "message": "..."}.
+ */
+#ifndef ASGSWAP_AWSJSON_H
+#define ASGSWAP_AWSJSON_H
+
+#include "aws.h"
+
+struct cJSON;
+
+/*
+ * Sends request (NULL: {}) as target_prefix.action and parses the answer into *ret (free
+ * with cJSON_Delete; after json_wipe() when sensitive). sensitive: the answer holds a
+ * secret, its buffers are wiped. 0, -EBADMSG (err set) for an answer that is not a JSON
+ * object, or what aws_call() returns.
+ */
+int awsjson_call(struct aws_client *c, enum aws_service service, const char *target_prefix,
+                 const char *action, const struct cJSON *request, size_t max_response,
+                 bool sensitive, struct cJSON **ret, struct aws_error *err);
+
+/* Fills err from a JSON protocol error body. */
+void awsjson_parse_error(const struct http_response *r, struct aws_error *err);
+
+#endif
