@@ -1,6 +1,8 @@
 """Secrets kept out of output: every command of both programs at --verbose, with
 session credentials (access key id, secret key, session token), a registry password in a
-Docker config.json and an ECR authorization token in play, and none of those strings in
+Docker config.json, an ECR authorization token, SSM SecureString parameters and Secrets
+Manager secrets (whole and as a JSON key) for the container's environment in play, also on
+the agent's failure paths, and none of those strings in
 stdout, stderr, the journal fields or the sd_notify messages, whole or base64-encoded
 (standard and URL-safe alphabets, each of the three alignments a secret can have inside
 a longer encoded text).
@@ -190,7 +192,43 @@ class SecretsTest(CtlCase):
             ("agent ecr", agent, dict(agent_env, ASGSWAP_REGISTRY=ECR_REGISTRY,
                                       ASGSWAP_REGISTRY_AUTH="ecr",
                                       ASGSWAP_CONTAINER_NAME="app-ecr")),
+            ("agent env secrets", agent, dict(
+                agent_env, ASGSWAP_REGISTRY=REGISTRY, ASGSWAP_REGISTRY_AUTH="docker-config",
+                ASGSWAP_CONTAINER_NAME="app-env", ASGSWAP_ENV_SSM="/asgswap/app",
+                ASGSWAP_ENV_SECRET="TOKEN=asgswap/app/token,DB_PASSWORD=asgswap/app/db:password")),
+            # Failure paths: each fails the boot after values were read or parsed.
+            ("agent fails: missing key", agent, dict(
+                agent_env, ASGSWAP_REGISTRY=REGISTRY, ASGSWAP_REGISTRY_AUTH="docker-config",
+                ASGSWAP_CONTAINER_NAME="app-f1", ASGSWAP_ENV_SSM="/asgswap/app",
+                ASGSWAP_ENV_SECRET="X=asgswap/app/db:nokey")),
+            ("agent fails: not a variable name", agent, dict(
+                agent_env, ASGSWAP_REGISTRY=REGISTRY, ASGSWAP_REGISTRY_AUTH="docker-config",
+                ASGSWAP_CONTAINER_NAME="app-f2", ASGSWAP_ENV_SSM="/asgswap/bad")),
+            ("agent fails: set twice", agent, dict(
+                agent_env, ASGSWAP_REGISTRY=REGISTRY, ASGSWAP_REGISTRY_AUTH="docker-config",
+                ASGSWAP_CONTAINER_NAME="app-f3", ASGSWAP_ENV_SSM="/asgswap/app,/asgswap/again")),
         ]
+
+    def env_secrets_setup(self):
+        """SSM parameters and Secrets Manager secrets (created with boto3) that the agent's
+        env_ssm and env_secret read."""
+        al = string.ascii_letters + string.digits
+        ssm, sm = self.moto.client("ssm"), self.moto.client("secretsmanager")
+        values = {"ssm_db_url": "postgres://u:" + rand(al, 24) + "@db/app",
+                  "ssm_nested": "nested-" + rand(al, 24),
+                  "ssm_bad_name": "bad-" + rand(al, 24),
+                  "secret_token": "tok-" + rand(al, 32),
+                  "secret_json_password": "pw-" + rand(al + "!#%&*", 28)}
+        for name, v in (("/asgswap/app/DB_URL", values["ssm_db_url"]),
+                        ("/asgswap/app/deeper/NESTED", values["ssm_nested"]),
+                        ("/asgswap/bad/not-a-name", values["ssm_bad_name"]),
+                        ("/asgswap/again/DB_URL", "again-" + rand(al, 24))):
+            ssm.put_parameter(Name=name, Value=v, Type="SecureString")
+        sm.create_secret(Name="asgswap/app/token", SecretString=values["secret_token"])
+        sm.create_secret(Name="asgswap/app/db", SecretString=json.dumps(
+            {"username": "app", "password": values["secret_json_password"]}))
+        self.secrets.update(values)
+        return values
 
     def sweep(self, journal):
         """Runs every command once; returns [(name, rc, {channel: text})]."""
@@ -198,6 +236,7 @@ class SecretsTest(CtlCase):
         CtlCase.setUp(self)
         self.pair("web", live=2, mn=1, mx=4)
         imds, docker_config = self.agent_setup()
+        env_values = self.env_secrets_setup()
         docker = FakeDocker(self.tmp.name)
         self.addCleanup(docker.stop)
         notify = Notify(tempfile.mkdtemp(dir=self.tmp.name))
@@ -218,6 +257,12 @@ class SecretsTest(CtlCase):
                  for _, path, h in docker.requests if "X-Registry-Auth" in h]
         self.assertTrue(any(self.registry_password in a for a in auths), auths)
         self.assertTrue(any(self.ecr_password in a for a in auths), auths)
+        # And the container's environment reached Docker, exactly.
+        env = dict(e.split("=", 1) for e in docker.containers["app-env"]["Config"]["Env"])
+        self.assertEqual(env, {"DB_URL": env_values["ssm_db_url"],
+                               "NESTED": env_values["ssm_nested"],
+                               "TOKEN": env_values["secret_token"],
+                               "DB_PASSWORD": env_values["secret_json_password"]})
         return out
 
     def check(self, results, journal):
@@ -225,8 +270,11 @@ class SecretsTest(CtlCase):
             with self.subTest(command=name):
                 # Each command ran for real: controller commands 0 or a state refusal (3),
                 # the agent's boots 0.
-                self.assertIn(rc, (0, 3) if not name.startswith("agent") else (0,),
-                              f"{name}: {channels}")
+                want = (1,) if name.startswith("agent fails") else \
+                    (0,) if name.startswith("agent") else (0, 3)
+                self.assertIn(rc, want, f"{name}: {channels}")
+                if name.startswith("agent fails"):
+                    self.assertIn("env_s", channels.get("journal") or channels["stderr"])
                 if journal:
                     # Log lines went to the journal; the controller's progress lines
                     # ("green: 2/2 healthy") are output, not log, and stay on stderr.
