@@ -58,9 +58,8 @@ int agent_run(struct agent *a);
 
 /* Step 5 (agent_auth.c): sets a->registry_auth per the registry_auth setting. */
 int agent_registry_auth(struct agent *a);
-/* agent_memory.c: once booted, returns the heap's free pages and this process's mappings of
- * read-only library pages to the system; returns the bytes of mappings released. */
-size_t agent_release_boot_memory(void);
+/* agent_memory.c: once booted, returns the heap's free pages to the system. */
+void agent_release_boot_memory(void);
 
 /* agent_boot.c */
 const char *aws_why(const struct aws_error *err, int r);

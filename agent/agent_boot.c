@@ -788,7 +788,6 @@ int agent_run(struct agent *a)
 	struct docker_image img = { 0 };
 	struct docker_error derr = { 0 };
 	uint64_t watchdog = 0;
-	size_t released = 0;
 	bool warm;
 	int r;
 
@@ -875,12 +874,11 @@ int agent_run(struct agent *a)
 			watchdog = 0;
 		/* Only supervision is left: the boot's code, data and heap go back before READY=1,
 		 * and the loop faults in again the little it runs. */
-		released = agent_release_boot_memory();
+		agent_release_boot_memory();
 	}
 	(void)notify_sendf("READY=1\nSTATUS=running %s", image);
 	log_info("ready: '%s' runs '%s'", a->cfg->container_name, image);
 	if (a->once)
 		return AGENT_EXIT_OK;
-	log_debug("released %zu KiB of boot-time mappings", released >> 10);
 	return supervise(a, watchdog);
 }
