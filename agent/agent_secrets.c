@@ -147,7 +147,8 @@ static int env_push(char ***env, const char *name, const char *value)
 		return -ENOMEM;
 	memcpy(s, name, n);
 	s[n] = '=';
-	memcpy(s + n + 1, value, m + 1);
+	memcpy(s + n + 1, value, m);
+	s[n + 1 + m] = '\0';
 	return strv_push(env, s);
 }
 

@@ -174,7 +174,7 @@ int imageref_build(const char *registry, const char *name, const char *version,
 			return -ENOMEM;
 	}
 	/* A bounded input for regexec, far above any valid name. */
-	if (strlen(ref.name) > 4 * IMAGEREF_NAME_MAX) {
+	if (strlen(ref.name) > (size_t)4 * IMAGEREF_NAME_MAX) {
 		WHY("the image name is longer than 255 characters");
 		return -ENAMETOOLONG;
 	}
