@@ -125,6 +125,12 @@ static int make_url(const struct docker_client *d, const char *path, char **ret)
 	return n < 0 ? -ENOMEM : 0;
 }
 
+static void wipe_and_delete(cJSON **j)
+{
+	json_wipe(*j);
+	cJSON_Delete(*j);
+}
+
 struct call {
 	const char *method;
 	const char *path;
@@ -134,6 +140,7 @@ struct call {
 	int (*on_line)(void *, const char *, size_t);
 	int (*on_tick)(void *);
 	void *userdata;
+	bool sensitive; /* the container's environment is in the request or the answer */
 };
 
 static int docker_do(struct docker_client *d, const struct call *c, struct http_response *resp)
@@ -160,6 +167,7 @@ static int docker_do(struct docker_client *d, const struct call *c, struct http_
 		.on_line = c->on_line,
 		.on_tick = own_tick ? stop_tick : c->on_tick,
 		.userdata = own_tick ? d : c->userdata,
+		.sensitive = c->sensitive,
 	};
 	return http_request(d->http, &req, resp);
 }
@@ -373,13 +381,14 @@ bool docker_image_has_digest(const struct docker_image *i, const char *digest)
 	return false;
 }
 
-static int get_json(struct docker_client *d, const char *path, const char *what, cJSON **ret,
-                    struct docker_error *err)
+static int get_json(struct docker_client *d, const char *path, const char *what, bool sensitive,
+                    cJSON **ret, struct docker_error *err)
 {
 	struct http_response resp;
 	int r;
 
-	r = docker_do(d, &(struct call){ .method = "GET", .path = path }, &resp);
+	r = docker_do(d, &(struct call){ .method = "GET", .path = path, .sensitive = sensitive },
+	              &resp);
 	if (r < 0)
 		r = transport_error(err, r, &resp, what);
 	else if (resp.status == 404)
@@ -406,7 +415,7 @@ int docker_image_inspect(struct docker_client *d, const char *ref, struct docker
 	r = path_with("/images/", ref, "/json", true, &path);
 	if (r < 0)
 		return r;
-	r = get_json(d, path.data, "inspecting the image", &j, err);
+	r = get_json(d, path.data, "inspecting the image", false, &j, err);
 	if (r < 0)
 		return r;
 	r = docker_image_parse(j, ret);
@@ -464,13 +473,14 @@ int docker_container_inspect(struct docker_client *d, const char *name,
                              struct docker_container *ret, struct docker_error *err)
 {
 	_cleanup_buf_ struct buf path = { 0 };
-	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
+	_cleanup_(wipe_and_delete) cJSON *j = NULL;
 	int r;
 
 	r = path_with("/containers/", name, "/json", false, &path);
 	if (r < 0)
 		return r;
-	r = get_json(d, path.data, "inspecting the container", &j, err);
+	/* The answer holds Config.Env, and so the container's secrets. */
+	r = get_json(d, path.data, "inspecting the container", true, &j, err);
 	if (r < 0)
 		return r;
 	r = docker_container_parse(j, ret);
@@ -650,11 +660,13 @@ int docker_container_create(struct docker_client *d, const struct docker_create 
 	body = docker_create_body(spec);
 	if (!body)
 		return -ENOMEM;
-	r = docker_do(
-	        d,
-	        &(struct call){
-	                .method = "POST", .path = path.data, .body = body, .headers = headers },
-	        &resp);
+	r = docker_do(d,
+	              &(struct call){ .method = "POST",
+	                              .path = path.data,
+	                              .body = body,
+	                              .headers = headers,
+	                              .sensitive = true },
+	              &resp);
 	if (r < 0)
 		r = transport_error(err, r, &resp, "creating the container");
 	else if (resp.status == 409)

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,12 +34,45 @@ struct xfer {
 
 static unsigned curl_users;
 
+/* libcurl's own buffers (the request it assembles, upload and download buffers, headers)
+ * hold what our sensitive buffers hold: credentials, tokens, the container's environment.
+ * Its allocations are wiped before they are freed or moved, as ours are. */
+static void wiping_free(void *p)
+{
+	if (p) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void *wiping_realloc(void *p, size_t n)
+{
+	void *q;
+
+	if (!p)
+		return malloc(n);
+	q = malloc(n ? n : 1);
+	if (!q)
+		return NULL;
+	memcpy(q, p, malloc_usable_size(p) < n ? malloc_usable_size(p) : n);
+	wiping_free(p);
+	return q;
+}
+
+static int global_init(void)
+{
+	return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiping_free, wiping_realloc,
+	                            strdup, calloc) == CURLE_OK
+	               ? 0
+	               : -ENOMEM;
+}
+
 int http_client_new(struct http_client **ret)
 {
 	struct http_client *c;
 	const char *ca;
 
-	if (curl_users++ == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (curl_users++ == 0 && global_init() < 0) {
 		curl_users--;
 		return -ENOMEM;
 	}

@@ -3,13 +3,38 @@ Manager set up by boto3: the values reach the container's Config.Env exactly, SS
 recursively and every page, a JSON key picks one field, and a missing parameter or secret
 fails the boot with ABANDON and a message naming it, never a value."""
 import json
+import os
 import secrets
+import signal
 import string
 import unittest
 
 import bed
 import test_agent
 from faultproxy import FaultProxy
+
+
+def memory_holding(pid, needles):
+    """{needle: [mapping, ...]} for each needle found in a readable mapping of pid."""
+    found = {}
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            f = line.split()
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            if "r" not in f[1] or f[-1] in ("[vvar]", "[vsyscall]"):
+                continue
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except OSError:
+                continue
+            for n in needles:
+                i = data.find(n.encode())
+                while i >= 0:
+                    found.setdefault(n, []).append(
+                        f"{f[-1]}: {data[max(0, i - 120):i + len(n) + 40]!r}")
+                    i = data.find(n.encode(), i + 1)
+    return found
 
 
 def value(n=24):
@@ -77,6 +102,28 @@ class SecretsAgentTest(test_agent.AgentTest):
         for v in want.values():
             self.assertNotIn(v, p.stderr)
         self.assertEqual(self.results(), [("CONTINUE", None)])
+
+    @unittest.skipUnless(os.geteuid() == 0, "reading another process's memory needs root")
+    def test_no_value_left_in_the_agents_memory(self):
+        """Once Docker has the environment, the supervising agent's memory holds no copy of
+        any value: every buffer that held one was wiped before it was freed."""
+        want = {"DB_PASS": self.put("DB_PASS", value(40)),
+                "OTHER": self.put("sub/OTHER", value(40))}
+        want["TOKEN"] = value(40)
+        self.sm.create_secret(Name=f"{self.name}/token", SecretString=want["TOKEN"])
+        want["PW"] = value(40)
+        self.sm.create_secret(Name=f"{self.name}/db", SecretString=json.dumps({"pw": want["PW"]}))
+        self.group("app", "1")
+        p = self.start_agent(once=False, env_ssm=self.path,
+                             env_secret=f"TOKEN={self.name}/token,PW={self.name}/db:pw")
+        bed.wait_until(lambda: "READY=1" in self.notify.fields(), timeout=60,
+                       what="READY=1")
+        self.assertEqual({k: self.env_of_container().get(k) for k in want}, want)
+        found = memory_holding(p.pid, list(want.values()))
+        self.maxDiff = None
+        self.assertEqual(found, {}, "values left in the agent's memory")
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(timeout=15), 0)
 
     def test_missing_secret_abandons_naming_it(self):
         self.put("A", value())
