@@ -29,14 +29,17 @@ const char *ssm_parameter_basename(const char *name)
 	return slash ? slash + 1 : name;
 }
 
-/* Whether name lies under path: path's components, then at least one more. */
+/* Whether name lies under path: path's components, then at least one more, none empty
+ * (so that the last one can name a variable). */
 static bool under(const char *name, const char *path)
 {
-	size_t n = strlen(path);
+	size_t n = strlen(path), len = strlen(name);
 
 	while (n > 0 && path[n - 1] == '/')
 		n--;
-	return strncmp(name, path, n) == 0 && name[n] == '/' && name[n + 1] != '\0';
+	if (strncmp(name, path, n) != 0 || name[n] != '/' || name[len - 1] == '/')
+		return false;
+	return !strstr(name + n, "//");
 }
 
 int ssm_page_from_json(const cJSON *j, const char *path, struct ssm_parameters *p, char **ret_next,
