@@ -125,12 +125,6 @@ static int make_url(const struct docker_client *d, const char *path, char **ret)
 	return n < 0 ? -ENOMEM : 0;
 }
 
-static void wipe_and_delete(cJSON **j)
-{
-	json_wipe(*j);
-	cJSON_Delete(*j);
-}
-
 struct call {
 	const char *method;
 	const char *path;
@@ -473,7 +467,7 @@ int docker_container_inspect(struct docker_client *d, const char *name,
                              struct docker_container *ret, struct docker_error *err)
 {
 	_cleanup_buf_ struct buf path = { 0 };
-	_cleanup_(wipe_and_delete) cJSON *j = NULL;
+	_cleanup_(json_wipe_and_deletep) cJSON *j = NULL;
 	int r;
 
 	r = path_with("/containers/", name, "/json", false, &path);
