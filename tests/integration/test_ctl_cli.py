@@ -29,9 +29,62 @@ class UsageTest(CtlCase):
             p = bed.run("asgswap", *args)
             self.assertEqual(p.returncode, 0)
             self.assertIn("deploy   IMAGE VERSION", p.stdout)
-        p = bed.run("asgswap", "help", "rollback")
-        self.assertEqual(p.stdout, "usage: asgswap rollback IMAGE [--prefix P] [--timeout S] "
-                                   "[--poll S]\n")
+        self.assertIn("'asgswap help COMMAND' or 'asgswap COMMAND -h' lists a command's options",
+                      p.stdout)
+
+    ROLLBACK_HELP = (
+        "usage: asgswap rollback IMAGE [--prefix P] [--timeout S] [--poll S]\n"
+        "\n"
+        "Brings the standby set back into service and empties the other set.\n"
+        "\n"
+        "options:\n"
+        "  --prefix P         only the groups whose name starts with P\n"
+        "  --timeout S        seconds to wait before giving up (900; exit 5)\n"
+        "  --poll S           seconds between two observations while waiting (1)\n"
+        "\n"
+        "and the global options of 'asgswap --help' (--region, --profile, --endpoint-url,\n"
+        "--output, --dry-run, --verbose, --quiet, --no-color)\n")
+
+    def test_help_of_each_command(self):
+        # help COMMAND, COMMAND -h and COMMAND --help print the same, without any AWS call
+        env = bed.base_env(AWS_ENDPOINT_URL=DEAD)
+        for args in (("help", "rollback"), ("rollback", "-h"), ("rollback", IMAGE, "--help"),
+                     ("-h", "rollback")):
+            with self.subTest(args=args):
+                p = bed.run("asgswap", *args, env=env)
+                self.assertEqual((p.returncode, p.stderr), (0, ""))
+                self.assertEqual(p.stdout, self.ROLLBACK_HELP)
+        want = {"status": ["--prefix P"], "unlock": ["--prefix P"],
+                "finalize": ["--prefix P", "--timeout S"],
+                "deploy": ["--prefix P", "--timeout S", "--poll S", "--finalize-first",
+                           "--force"]}
+        for cmd, opts in want.items():
+            with self.subTest(cmd=cmd):
+                p = bed.run("asgswap", cmd, "-h", env=env)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertTrue(p.stdout.startswith(f"usage: asgswap {cmd} "), p.stdout)
+                got = re.findall(r"^  (--\S+(?: [A-Z])?) ", p.stdout, re.M)
+                self.assertEqual(got, opts)
+        p = bed.run("asgswap", "help", "-h", env=env)
+        self.assertEqual(p.stdout, "usage: asgswap help [COMMAND]\n\n"
+                                   "Prints the usage of every command, or the options of one.\n")
+
+    def test_did_you_mean(self):
+        self.bad("deplyo", IMAGE, "2.0",
+                 pattern=r"unknown command 'deplyo': did you mean 'deploy'\? \(see asgswap --help\)$")
+        self.bad("help", "rolback",
+                 pattern=r"unknown command 'rolback': did you mean 'rollback'\?")
+        self.bad("stauts", pattern=r"unknown command 'stauts': did you mean 'status'\?")
+        self.bad("status", "--prefx", "web-",
+                 pattern=r"unknown option '--prefx': did you mean '--prefix'\? "
+                         r"\(see asgswap --help\)$")
+        self.bad("deploy", IMAGE, "2.0", "--finalise-first",
+                 pattern=r"unknown option '--finalise-first': did you mean '--finalize-first'\?")
+        self.bad("status", "--dryrun=x", pattern=r"unknown option '--dryrun': did you mean "
+                                                 r"'--dry-run'\?")
+        # nothing close: no guess
+        self.bad("frobnicate", pattern=r"unknown command 'frobnicate' \(see asgswap --help\)$")
+        self.bad("status", "--bogus", pattern=r"unknown option '--bogus' \(see asgswap --help\)$")
 
     def test_usage_errors(self):
         self.bad(pattern="no command given")

@@ -100,7 +100,7 @@ static void test_formatted(void **state)
 
 static void test_edit_distance(void **state)
 {
-	char *cmds[] = { (char *)"status", (char *)"deploy", (char *)"rollback",
+	char *cmds[] = { (char *)"status",   (char *)"deploy", (char *)"rollback",
 		         (char *)"finalize", (char *)"unlock", NULL };
 	char long_a[300];
 
