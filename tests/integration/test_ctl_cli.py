@@ -114,18 +114,22 @@ class UsageTest(CtlCase):
         self.pair("web")
         a = self.ok("status", IMAGE, "--output", "json").stdout
         b = self.ok("--output", "json", "status", IMAGE).stdout
-        self.assertEqual(json.loads(a)["sets"]["blue"]["state"], "live")
-        self.assertEqual(json.loads(a)["image"], json.loads(b)["image"])
+        self.assertEqual(json.loads(a)["services"][0]["sets"]["blue"]["state"], "live")
+        self.assertEqual(json.loads(a), json.loads(b))
 
 
 class StatusTest(CtlCase):
     def test_json_document(self):
         tgs, _ = self.pair("web", live=2)
         st = self.status()
-        self.assertEqual(set(st), {"image", "prefix", "live", "release", "sets"})
-        self.assertEqual((st["image"], st["prefix"], st["live"], st["release"]),
-                         (IMAGE, "", "blue", None))
+        self.assertEqual(set(st), {"image", "prefix", "error", "live", "lock", "release", "next",
+                                   "sets"})
+        self.assertEqual((st["image"], st["prefix"], st["error"], st["live"], st["lock"],
+                          st["release"], st["next"]), (IMAGE, "", None, "blue", None, None, []))
         blue, green = st["sets"]["blue"], st["sets"]["green"]
+        self.assertEqual(set(blue), {"state", "version", "standby_since", "rolled_back_from",
+                                     "explain", "groups"})
+        self.assertEqual((blue["rolled_back_from"], blue["explain"]), (None, None))
         self.assertEqual((blue["state"], blue["version"], blue["standby_since"]),
                          ("live", "1.0", None))
         self.assertEqual((green["state"], green["version"]), ("idle", None))
@@ -174,7 +178,8 @@ class StatusTest(CtlCase):
         doc = json.loads(p.stdout)
         self.assertEqual([s["image"] for s in doc["services"]], ["registry.example/db", IMAGE])
         p = self.ok("status", "--prefix", "web")
-        self.assertEqual(re.findall(r"^image (\S+),", p.stdout, re.M), [IMAGE])
+        self.assertEqual(p.stdout.splitlines()[1:], [
+            "registry.example/web blue  live 1.0 idle  -"])
 
     def test_prefix_selects_groups(self):
         self.pair("prod-web", live=1)
@@ -183,17 +188,27 @@ class StatusTest(CtlCase):
         self.assertEqual(st["prefix"], "stage-")
         self.assertEqual([g["name"] for g in st["sets"]["blue"]["groups"]], ["stage-web-blue"])
 
-    def hostile(self, *args, pattern):
+    RULE = ("asgswap: a service is a pair of groups NAME-blue and NAME-green that carry "
+            "docker:image:name=IMAGE, e.g. web-blue and web-green with "
+            "docker:image:name=registry.example/web")
+
+    def hostile(self, *args, pattern, rule=False):
+        """One error line (and the naming rule after it when no group matched)."""
         p = self.run_ctl(*args)
         self.assertEqual(p.returncode, 3, p.stderr)
-        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
-        self.assertRegex(p.stderr, r"^asgswap: error: " + pattern)
+        lines = p.stderr.strip().splitlines()
+        self.assertEqual(lines[1:], [self.RULE] if rule else [], p.stderr)
+        self.assertRegex(lines[0], r"^asgswap: error: " + pattern)
 
     def test_unknown_image_and_prefix_matching_nothing(self):
         self.pair("web")
-        self.hostile("status", "registry.example/nope", pattern="no Auto Scaling group carries")
-        self.hostile("status", IMAGE, "--prefix", "zzz", pattern=".*starting with 'zzz'")
-        self.hostile("deploy", "registry.example/nope", "2.0",
+        self.hostile("status", "registry.example/nope", rule=True,
+                     pattern="no Auto Scaling group carries docker:image:name="
+                             "registry.example/nope; the images here are "
+                             "'registry.example/web'$")
+        self.hostile("status", IMAGE, "--prefix", "zzz", rule=True,
+                     pattern=".*starting with 'zzz'$")
+        self.hostile("deploy", "registry.example/nope", "2.0", rule=True,
                      pattern="no Auto Scaling group carries")
 
     def test_group_without_colour_suffix(self):
