@@ -199,7 +199,7 @@ int ctl_explain_set(const struct ctl_service *s, int k, char **ret)
 	const char *movable = want_standby ? "InService" : "Standby";
 	_cleanup_buf_ struct buf b = { 0 }, fix = { 0 };
 	unsigned listed = 0;
-	bool odd = false;
+	bool odd = false, unhealthy = false;
 	int r;
 
 	*ret = NULL;
@@ -213,7 +213,17 @@ int ctl_explain_set(const struct ctl_service *s, int k, char **ret)
 
 		for (size_t j = 0; r >= 0 && j < a->n_instances; j++) {
 			const struct asg_instance *in = &a->instances[j];
+			const struct ctl_instance *ci = &set->groups[i]->instances[j];
 
+			/* In service but not serving keeps a set from being live too. */
+			if (!want_standby && streq(in->lifecycle, "InService") && !ci->serving) {
+				if (listed++ < 10)
+					r = buf_printf(&b, "%s %s InService in %s but %s",
+					               listed > 1 ? "," : "", in->id, a->name,
+					               ci->health);
+				unhealthy = true;
+				continue;
+			}
 			if (!off_state(in, want_standby))
 				continue;
 			if (listed++ < 10)
@@ -255,6 +265,11 @@ int ctl_explain_set(const struct ctl_service *s, int k, char **ret)
 		r = buf_printf(&b, " and %u more", listed - 10);
 	if (r >= 0 && fix.len)
 		r = buf_printf(&b, "; settle it with %s", fix.data);
+	if (r >= 0 && unhealthy)
+		r = buf_puts(&b, "; an instance in service that is not healthy needs its health "
+		                 "checks to pass, or replacing with 'aws autoscaling "
+		                 "terminate-instance-in-auto-scaling-group --instance-id ID "
+		                 "--no-should-decrement-desired-capacity'");
 	if (r >= 0 && odd)
 		r = buf_puts(&b, "; InService and Standby are the states asgswap moves instances "
 		                 "between: finish or undo what put the others where they are");
@@ -552,6 +567,11 @@ static char *set_cell(const struct report *p, int k)
 
 	if (p->error)
 		return strdup("-");
+	/* An emptied set keeps the version tag it was rolled back from: say it once. */
+	if (v && b && streq(v, b)) {
+		free(v);
+		v = NULL;
+	}
 	if (asprintf(&c, "%s%s%s%s%s%s", ctl_state_name(set->state), v ? " " : "", v ? v : "",
 	             b ? " (rolled back from " : "", b ? b : "", b ? ")" : "") < 0)
 		return NULL;
