@@ -585,9 +585,14 @@ static void status_rows(const struct report *v, size_t n, time_t now)
 	int wi = 5, wb = 4, wg = 5;
 
 	for (size_t i = 0; i < n; i++)
-		for (int k = 0; k < _SET_MAX; k++)
-			if (strv_push(&cells, set_cell(&v[i], k)) < 0)
+		for (int k = 0; k < _SET_MAX; k++) {
+			char *c = set_cell(&v[i], k);
+
+			if (!c || strv_push(&cells, c) < 0) {
+				log_error("out of memory");
 				return;
+			}
+		}
 	for (size_t i = 0; i < n; i++) {
 		wi = MAX(wi, (int)strlen(v[i].image));
 		wb = MAX(wb, (int)strlen(cells[2 * i]));
