@@ -525,7 +525,8 @@ static const char *guess_image(const struct asg_groups *all, char **images, cons
 		const char *img = asg_group_tag(&all->v[i], TAG_IMAGE);
 
 		if (!img || !plain(img) || !dash || set_of_name(dash + 1) < 0 ||
-		    strlen(image) != (size_t)(dash - name) || strncmp(name, image, strlen(image)))
+		    strlen(image) != (size_t)(dash - name) ||
+		    strncmp(name, image, strlen(image)) != 0)
 			continue;
 		/* Other groups carry that image too: the prefix keeps only these. */
 		for (size_t k = 0; k < all->n; k++)
