@@ -213,3 +213,65 @@ int strv_extend(char ***v, const char *s)
 		return -ENOMEM;
 	return strv_push(v, c);
 }
+
+size_t str_edit_distance(const char *a, const char *b, size_t cap)
+{
+	size_t na = strlen(a), nb = strlen(b), d;
+	_cleanup_free_ size_t *rows = NULL;
+	size_t *prev2, *prev, *cur;
+
+	/* Beyond the cap only "too far" matters: no need to allocate for long inputs. */
+	if ((na > nb ? na - nb : nb - na) > cap || na > 256 || nb > 256)
+		return cap + 1;
+	rows = calloc(3 * (nb + 1), sizeof(size_t));
+	if (!rows)
+		return cap + 1;
+	prev2 = rows;
+	prev = rows + nb + 1;
+	cur = prev + nb + 1;
+	for (size_t j = 0; j <= nb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= na; i++) {
+		size_t *t;
+
+		cur[0] = i;
+		for (size_t j = 1; j <= nb; j++) {
+			size_t v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
+			cur[j] = v;
+		}
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+	}
+	d = prev[nb];
+	return d > cap ? cap + 1 : d;
+}
+
+const char *strv_closest(char *const *candidates, const char *s)
+{
+	size_t cap = strlen(s) / 3, best = SIZE_MAX;
+	const char *found = NULL;
+
+	if (cap < 1)
+		cap = 1;
+	if (cap > 3)
+		cap = 3;
+	STRV_FOREACH(c, candidates) {
+		size_t d = str_edit_distance(s, *c, cap);
+
+		if (d <= cap && d < best) {
+			best = d;
+			found = *c;
+		}
+	}
+	return found;
+}

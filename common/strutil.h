@@ -62,6 +62,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free)
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 #define STRV_FOREACH(s, v)  for (char *const *s = (v); s && *s; s++)
 
+/* Edit distance (insertions, deletions, substitutions and swaps of adjacent bytes) between a
+ * and b, counting at most `cap` (a larger distance reads as cap + 1). */
+size_t str_edit_distance(const char *a, const char *b, size_t cap);
+
+/* The candidate closest to s by str_edit_distance(), when it is close enough to be a typo
+ * (at most a third of s's length, at least 1 and at most 3 edits), else NULL. */
+const char *strv_closest(char *const *candidates, const char *s);
+
 /* A freshly allocated formatted string, NULL without memory. */
 char *strdup_vprintf(const char *fmt, va_list ap) _printf_(1, 0);
 

@@ -119,6 +119,14 @@ struct ctl_service {
 
 /* ctl_observe.c: the service as observed (groups, sets, health, records read) */
 int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct ctl_service *ret);
+/* ctl_observe() on groups already described (they move into *ret, or are freed). A problem
+ * with the groups' naming is not logged but stored in *ret_why (NULL without memory); AWS
+ * failures are logged. */
+int ctl_observe_groups(struct ctl_context *ctx, const char *image, struct asg_groups *groups,
+                       bool health, struct ctl_service *ret, char **ret_why);
+/* Logs what ctl_observe_groups() failed with, as ctl_observe() does (with a guess at the
+ * image meant when no group matched, and the naming rule). */
+void ctl_log_observe_error(struct ctl_context *ctx, const char *image, int r, const char *why);
 void ctl_service_done(struct ctl_service *s);
 struct ctl_group *ctl_pair(struct ctl_service *s, const struct ctl_group *g);
 struct ctl_group *ctl_group_by_name(struct ctl_service *s, const char *name);
@@ -129,6 +137,11 @@ bool ctl_version_valid(const char *v);
 /* The exit code for a failure already logged: -EINTR/-ETIMEDOUT 5, -EBUSY/-ESTALE/-ENOENT
  * (wrong state) 3, -EINVAL 2, anything else (AWS) 4. */
 int ctl_exit_code(int r);
+
+/* ctl_status.c */
+/* Why set k of s is mixed: which instances (or groups) make it so and the commands that
+ * settle it, in one sentence (*ret; NULL when the set is not mixed). */
+int ctl_explain_set(const struct ctl_service *s, int k, char **ret);
 
 /* ctl_lock.c */
 struct ctl_lock_info {

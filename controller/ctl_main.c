@@ -20,12 +20,35 @@ enum {
 	CMD_NEEDS_VERSION = 1 << 1, /* the second argument is a VERSION */
 };
 
+/* The options of the commands (the global ones are in usage_head), for `help COMMAND`. */
+enum {
+	CO_PREFIX = 1 << 0,
+	CO_TIMEOUT = 1 << 1,
+	CO_POLL = 1 << 2,
+	CO_FINALIZE_FIRST = 1 << 3,
+	CO_FORCE = 1 << 4,
+};
+
+static const struct {
+	unsigned bit;
+	const char *synopsis, *help;
+} command_options[] = {
+	{ CO_PREFIX, "--prefix P", "only the groups whose name starts with P" },
+	{ CO_TIMEOUT, "--timeout S", "seconds to wait before giving up (900; exit 5)" },
+	{ CO_POLL, "--poll S", "seconds between two observations while waiting (1)" },
+	{ CO_FINALIZE_FIRST, "--finalize-first",
+	  "finalize the previous release when the idle set holds Standby instances" },
+	{ CO_FORCE, "--force", "deploy even when the live set already runs VERSION" },
+};
+
 struct cmd_entry {
 	const char *name;
 	int (*fn)(struct ctl_context *ctx);
 	unsigned flags;
 	unsigned min_args, max_args;
 	const char *usage;
+	const char *summary;
+	unsigned options; /* CO_* */
 };
 
 static int cmd_help(struct ctl_context *ctx);
@@ -39,16 +62,27 @@ static void ctl_trace(void *userdata, const struct aws_trace *t)
 }
 
 static const struct cmd_entry commands[] = {
-	{ "status", ctl_status, CMD_NEEDS_AWS, 0, 1, "status   [IMAGE] [--prefix P]" },
+	{ "status", ctl_status, CMD_NEEDS_AWS, 0, 1, "status   [IMAGE] [--prefix P]",
+	  "Shows each set of IMAGE (every service without it): state, version, groups,\n"
+	  "instances, the lock, the release in flight and the command that finishes it.",
+	  CO_PREFIX },
 	{ "deploy", ctl_deploy, CMD_NEEDS_AWS | CMD_NEEDS_VERSION, 2, 2,
 	  "deploy   IMAGE VERSION [--prefix P] [--timeout S] [--poll S] [--finalize-first] "
-	  "[--force]" },
+	  "[--force]",
+	  "Releases VERSION to the idle set and moves the live set to Standby.",
+	  CO_PREFIX | CO_TIMEOUT | CO_POLL | CO_FINALIZE_FIRST | CO_FORCE },
 	{ "rollback", ctl_rollback, CMD_NEEDS_AWS, 1, 1,
-	  "rollback IMAGE [--prefix P] [--timeout S] [--poll S]" },
+	  "rollback IMAGE [--prefix P] [--timeout S] [--poll S]",
+	  "Brings the standby set back into service and empties the other set.",
+	  CO_PREFIX | CO_TIMEOUT | CO_POLL },
 	{ "finalize", ctl_finalize, CMD_NEEDS_AWS, 1, 1,
-	  "finalize IMAGE [--prefix P] [--timeout S]" },
-	{ "unlock", ctl_unlock, CMD_NEEDS_AWS, 1, 1, "unlock   IMAGE [--prefix P]" },
-	{ "help", cmd_help, 0, 0, 1, "help [COMMAND]" },
+	  "finalize IMAGE [--prefix P] [--timeout S]",
+	  "Terminates the standby set's instances and clears the records.",
+	  CO_PREFIX | CO_TIMEOUT },
+	{ "unlock", ctl_unlock, CMD_NEEDS_AWS, 1, 1, "unlock   IMAGE [--prefix P]",
+	  "Removes the lock left by a run that crashed.", CO_PREFIX },
+	{ "help", cmd_help, 0, 0, 1, "help     [COMMAND]",
+	  "Prints the usage of every command, or the options of one.", 0 },
 };
 
 static const char usage_head[] =
@@ -62,9 +96,33 @@ static void usage(FILE *f)
 	(void)fputs(usage_head, f);
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
 		(void)fprintf(f, "  %s\n", commands[i].usage);
-	(void)fputs("\nexit codes: 0 done, 1 release failed and undone, 2 usage, 3 wrong state,\n"
+	(void)fputs("\n'asgswap help COMMAND' or 'asgswap COMMAND -h' lists a command's options.\n"
+	            "exit codes: 0 done, 1 release failed and undone, 2 usage, 3 wrong state,\n"
 	            "4 AWS call failed, 5 interrupted or timed out\n",
 	            f);
+}
+
+/* The usage line without the padding that aligns the command table. */
+static const char *usage_args(const struct cmd_entry *c)
+{
+	const char *a = c->usage + strlen(c->name);
+
+	return a + strspn(a, " ");
+}
+
+static void command_usage(const struct cmd_entry *c)
+{
+	printf("usage: asgswap %s %s\n\n%s\n", c->name, usage_args(c), c->summary);
+	if (c->options) {
+		printf("\noptions:\n");
+		for (size_t i = 0; i < ELEMENTSOF(command_options); i++)
+			if (c->options & command_options[i].bit)
+				printf("  %-18s %s\n", command_options[i].synopsis,
+				       command_options[i].help);
+	}
+	if (c->flags & CMD_NEEDS_AWS)
+		printf("\nand the global options of 'asgswap --help' (--region, --profile, "
+		       "--endpoint-url,\n--output, --dry-run, --verbose, --quiet, --no-color)\n");
 }
 
 static const struct cmd_entry *find_command(const char *name)
@@ -73,6 +131,22 @@ static const struct cmd_entry *find_command(const char *name)
 		if (streq(commands[i].name, name))
 			return &commands[i];
 	return NULL;
+}
+
+/* "unknown command 'X'", with the command X is likely a typo of. */
+static void unknown_command(const char *name)
+{
+	char *names[ELEMENTSOF(commands) + 1] = { 0 };
+	const char *close;
+
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		names[i] = (char *)commands[i].name;
+	close = strv_closest(names, name);
+	if (close)
+		log_error("unknown command '%s': did you mean '%s'? (see asgswap --help)", name,
+		          close);
+	else
+		log_error("unknown command '%s' (see asgswap --help)", name);
 }
 
 static int cmd_help(struct ctl_context *ctx)
@@ -85,11 +159,30 @@ static int cmd_help(struct ctl_context *ctx)
 	}
 	c = find_command(ctx->o->args[0]);
 	if (!c) {
-		log_error("unknown command '%s'", ctx->o->args[0]);
+		unknown_command(ctx->o->args[0]);
 		return CTL_EXIT_USAGE;
 	}
-	printf("usage: asgswap %s\n", c->usage);
+	command_usage(c);
 	return 0;
+}
+
+/* "unknown option '--X'", with the option --X is likely a typo of. */
+static void unknown_option(const struct option *opts, const char *arg)
+{
+	_cleanup_free_ char *name = strndup(arg, strcspn(arg, "="));
+	char *names[32] = { 0 };
+	const char *close = NULL;
+	size_t n = 0;
+
+	for (const struct option *o = opts; o->name && n < ELEMENTSOF(names) - 1; o++)
+		names[n++] = (char *)o->name;
+	if (name && startswith(name, "--"))
+		close = strv_closest(names, name + 2);
+	if (close)
+		log_error("unknown option '%s': did you mean '--%s'? (see asgswap --help)", name,
+		          close);
+	else
+		log_error("unknown option '%s' (see asgswap --help)", name ? name : arg);
 }
 
 /* Seconds as a decimal number: 0 < s <= 1 day. */
@@ -186,7 +279,7 @@ int main(int argc, char **argv)
 
 	log_setup("asgswap");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) >= 0) {
 		switch (c) {
 		case OPT_REGION:
 			o.region = optarg;
@@ -236,6 +329,7 @@ int main(int argc, char **argv)
 		case OPT_FORCE:
 			o.force = true;
 			break;
+		case 'h':
 		case OPT_HELP:
 			help = true;
 			break;
@@ -249,8 +343,7 @@ int main(int argc, char **argv)
 			if (optopt)
 				log_error("unknown option '-%c' (see asgswap --help)", optopt);
 			else
-				log_error("unknown option '%s' (see asgswap --help)",
-				          argv[optind - 1]);
+				unknown_option(opts, argv[optind - 1]);
 			return CTL_EXIT_USAGE;
 		}
 	}
@@ -265,7 +358,7 @@ int main(int argc, char **argv)
 	}
 	cmd = find_command(argv[optind]);
 	if (!cmd) {
-		log_error("unknown command '%s' (see asgswap --help)", argv[optind]);
+		unknown_command(argv[optind]);
 		return CTL_EXIT_USAGE;
 	}
 	for (int i = optind + 1; i < argc; i++)
@@ -274,11 +367,11 @@ int main(int argc, char **argv)
 	o.args = args;
 	ctx.command = cmd->name;
 	if (help) {
-		printf("usage: asgswap %s\n", cmd->usage);
+		command_usage(cmd);
 		return 0;
 	}
 	if (strv_length(args) < cmd->min_args || strv_length(args) > cmd->max_args) {
-		log_error("usage: asgswap %s", cmd->usage);
+		log_error("usage: asgswap %s %s", cmd->name, usage_args(cmd));
 		return CTL_EXIT_USAGE;
 	}
 	if (args && args[0] && cmd->flags & CMD_NEEDS_AWS &&

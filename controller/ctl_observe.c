@@ -380,20 +380,20 @@ static int target_group_names(struct ctl_context *ctx, struct ctl_service *s)
 	return 0;
 }
 
-int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct ctl_service *ret)
+int ctl_observe_groups(struct ctl_context *ctx, const char *image, struct asg_groups *groups,
+                       bool health, struct ctl_service *ret, char **ret_why)
 {
 	_cleanup_(ctl_service_done) struct ctl_service s = { 0 };
 	struct aws_error err = { 0 };
 	const char *prefix = ctx->o->prefix;
 	int r;
 
+	s.asg = *groups;
+	*groups = (struct asg_groups){ 0 };
 	s.image = strdup(image);
 	if (!s.image)
 		return -ENOMEM;
 	s.prefix = prefix;
-	r = asg_describe_groups_by_tag(ctx->aws, TAG_IMAGE, image, &s.asg, &err);
-	if (r < 0)
-		return ctl_aws_failed(r, &err, "DescribeAutoScalingGroups");
 	s.groups = calloc(s.asg.n ? s.asg.n : 1, sizeof(*s.groups));
 	if (!s.groups)
 		return -ENOMEM;
@@ -406,11 +406,11 @@ int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct 
 		if (!startswith(a->name, prefix))
 			continue;
 		set = dash ? set_of_name(dash + 1) : -1;
-		if (set < 0) {
-			log_error("group '%s' of image '%s' has no colour suffix (-blue or -green)",
-			          a->name, image);
-			return -ESTALE;
-		}
+		if (set < 0)
+			return set_errorf(ret_why, -ESTALE,
+			                  "group '%s' of image '%s' has no colour suffix (-blue or "
+			                  "-green)",
+			                  a->name, image);
 		g = &s.groups[s.n++];
 		g->asg = a;
 		g->set = set;
@@ -418,22 +418,19 @@ int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct 
 		if (!g->base)
 			return -ENOMEM;
 	}
-	if (s.n == 0) {
-		log_error("no Auto Scaling group carries %s=%s%s%s%s", TAG_IMAGE, image,
-		          *prefix ? " with a name starting with '" : "", prefix,
-		          *prefix ? "'" : "");
-		return -ENOENT;
-	}
+	if (s.n == 0)
+		return set_errorf(ret_why, -ENOENT, "no Auto Scaling group carries %s=%s%s%s%s",
+		                  TAG_IMAGE, image, *prefix ? " with a name starting with '" : "",
+		                  prefix, *prefix ? "'" : "");
 	for (size_t i = 0; i < s.n; i++) {
 		struct ctl_group *g = &s.groups[i];
 		struct ctl_set *set = &s.sets[g->set];
 		struct ctl_group **v;
 
-		if (!ctl_pair(&s, g)) {
-			log_error("group '%s' has no %s pair '%s-%s'", g->asg->name,
-			          ctl_set_name(!g->set), g->base, ctl_set_name(!g->set));
-			return -ESTALE;
-		}
+		if (!ctl_pair(&s, g))
+			return set_errorf(ret_why, -ESTALE, "group '%s' has no %s pair '%s-%s'",
+			                  g->asg->name, ctl_set_name(!g->set), g->base,
+			                  ctl_set_name(!g->set));
 		v = realloc(set->groups, (set->n + 1) * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
@@ -491,6 +488,130 @@ int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct 
 	/* The sets point into groups, which moved with the struct: nothing to fix up, the
 	 * arrays themselves did not move. */
 	return 0;
+}
+
+/* Tag values are anyone's to write: only plain printable ones are repeated in a message. */
+static bool plain(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e || s[n] == '\'')
+			return false;
+	return n > 0 && n <= 255;
+}
+
+/* A guess at what was meant by an image that no group carries: the image of the groups named
+ * IMAGE-blue/-green (a group name typed for the image), a close spelling, or an image ending
+ * in /IMAGE. *ret_prefix is set when the guess needs a prefix to take only those groups. */
+static const char *guess_image(const struct asg_groups *all, char **images, const char *image,
+                               bool *ret_prefix)
+{
+	const char *close;
+
+	*ret_prefix = false;
+	for (size_t i = 0; i < all->n; i++) {
+		const char *name = all->v[i].name, *dash = strrchr(name, '-');
+		const char *img = asg_group_tag(&all->v[i], TAG_IMAGE);
+
+		if (!img || !plain(img) || !dash || set_of_name(dash + 1) < 0 ||
+		    strlen(image) != (size_t)(dash - name) ||
+		    strncmp(name, image, strlen(image)) != 0)
+			continue;
+		/* Other groups carry that image too: the prefix keeps only these. */
+		for (size_t k = 0; k < all->n; k++)
+			if (streq_ptr(asg_group_tag(&all->v[k], TAG_IMAGE), img) &&
+			    (!startswith(all->v[k].name, image) ||
+			     all->v[k].name[strlen(image)] != '-'))
+				*ret_prefix = true;
+		return img;
+	}
+	close = strv_closest(images, image);
+	if (close)
+		return close;
+	STRV_FOREACH(x, images) {
+		const char *slash = strrchr(*x, '/');
+
+		if (slash && streq(slash + 1, image))
+			return *x;
+	}
+	return NULL;
+}
+
+/* The no-match error, with a guess or the images that do exist, and the naming rule. */
+static void log_no_match(struct ctl_context *ctx, const char *image, const char *why)
+{
+	_cleanup_(asg_groups_done) struct asg_groups all = { 0 };
+	_cleanup_strv_free_ char **images = NULL;
+	struct aws_error err = { 0 };
+	const char *guess;
+	bool need_prefix;
+
+	/* Only to help: a failure here leaves the plain message. */
+	if (asg_describe_groups_by_tag(ctx->aws, TAG_IMAGE, NULL, &all, &err) < 0)
+		aws_error_clear(&err);
+	for (size_t i = 0; i < all.n; i++) {
+		const char *img = asg_group_tag(&all.v[i], TAG_IMAGE);
+		bool seen = false;
+
+		if (!img || !plain(img) || !startswith(all.v[i].name, ctx->o->prefix))
+			continue;
+		STRV_FOREACH(x, images)
+			seen = seen || streq(*x, img);
+		if (!seen && strv_extend(&images, img) < 0)
+			break;
+	}
+	guess = guess_image(&all, images, image, &need_prefix);
+	if (guess && need_prefix)
+		log_error("%s: did you mean '%s --prefix %s-'?", why, guess, image);
+	else if (guess)
+		log_error("%s: did you mean '%s'?", why, guess);
+	else if (images && strv_length(images) <= 5) {
+		_cleanup_free_ char *list = NULL;
+
+		STRV_FOREACH(x, images) {
+			char *l = NULL;
+
+			if (asprintf(&l, "%s%s'%s'", list ? list : "", list ? ", " : "", *x) < 0)
+				break;
+			free(list);
+			list = l;
+		}
+		log_error("%s; the images here are %s", why, list ? list : "");
+	} else if (images)
+		log_error("%s; 'asgswap status' lists the %zu images here", why,
+		          strv_length(images));
+	else
+		log_error("%s", why);
+	log_info("a service is a pair of groups NAME-blue and NAME-green that carry %s=IMAGE, "
+	         "e.g. web-blue and web-green with %s=registry.example/web",
+	         TAG_IMAGE, TAG_IMAGE);
+}
+
+void ctl_log_observe_error(struct ctl_context *ctx, const char *image, int r, const char *why)
+{
+	if (r == -ENOENT && why)
+		log_no_match(ctx, image, why);
+	else if (why)
+		log_error("%s", why);
+	else if (r == -ENOMEM)
+		log_error("out of memory");
+}
+
+int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct ctl_service *ret)
+{
+	_cleanup_(asg_groups_done) struct asg_groups groups = { 0 };
+	_cleanup_free_ char *why = NULL;
+	struct aws_error err = { 0 };
+	int r;
+
+	r = asg_describe_groups_by_tag(ctx->aws, TAG_IMAGE, image, &groups, &err);
+	if (r < 0)
+		return ctl_aws_failed(r, &err, "DescribeAutoScalingGroups");
+	r = ctl_observe_groups(ctx, image, &groups, health, ret, &why);
+	if (r < 0)
+		ctl_log_observe_error(ctx, image, r, why);
+	return r;
 }
 
 int ctl_exit_code(int r)

@@ -29,9 +29,62 @@ class UsageTest(CtlCase):
             p = bed.run("asgswap", *args)
             self.assertEqual(p.returncode, 0)
             self.assertIn("deploy   IMAGE VERSION", p.stdout)
-        p = bed.run("asgswap", "help", "rollback")
-        self.assertEqual(p.stdout, "usage: asgswap rollback IMAGE [--prefix P] [--timeout S] "
-                                   "[--poll S]\n")
+        self.assertIn("'asgswap help COMMAND' or 'asgswap COMMAND -h' lists a command's options",
+                      p.stdout)
+
+    ROLLBACK_HELP = (
+        "usage: asgswap rollback IMAGE [--prefix P] [--timeout S] [--poll S]\n"
+        "\n"
+        "Brings the standby set back into service and empties the other set.\n"
+        "\n"
+        "options:\n"
+        "  --prefix P         only the groups whose name starts with P\n"
+        "  --timeout S        seconds to wait before giving up (900; exit 5)\n"
+        "  --poll S           seconds between two observations while waiting (1)\n"
+        "\n"
+        "and the global options of 'asgswap --help' (--region, --profile, --endpoint-url,\n"
+        "--output, --dry-run, --verbose, --quiet, --no-color)\n")
+
+    def test_help_of_each_command(self):
+        # help COMMAND, COMMAND -h and COMMAND --help print the same, without any AWS call
+        env = bed.base_env(AWS_ENDPOINT_URL=DEAD)
+        for args in (("help", "rollback"), ("rollback", "-h"), ("rollback", IMAGE, "--help"),
+                     ("-h", "rollback")):
+            with self.subTest(args=args):
+                p = bed.run("asgswap", *args, env=env)
+                self.assertEqual((p.returncode, p.stderr), (0, ""))
+                self.assertEqual(p.stdout, self.ROLLBACK_HELP)
+        want = {"status": ["--prefix P"], "unlock": ["--prefix P"],
+                "finalize": ["--prefix P", "--timeout S"],
+                "deploy": ["--prefix P", "--timeout S", "--poll S", "--finalize-first",
+                           "--force"]}
+        for cmd, opts in want.items():
+            with self.subTest(cmd=cmd):
+                p = bed.run("asgswap", cmd, "-h", env=env)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertTrue(p.stdout.startswith(f"usage: asgswap {cmd} "), p.stdout)
+                got = re.findall(r"^  (--\S+(?: [A-Z])?) ", p.stdout, re.M)
+                self.assertEqual(got, opts)
+        p = bed.run("asgswap", "help", "-h", env=env)
+        self.assertEqual(p.stdout, "usage: asgswap help [COMMAND]\n\n"
+                                   "Prints the usage of every command, or the options of one.\n")
+
+    def test_did_you_mean(self):
+        self.bad("deplyo", IMAGE, "2.0",
+                 pattern=r"unknown command 'deplyo': did you mean 'deploy'\? \(see asgswap --help\)$")
+        self.bad("help", "rolback",
+                 pattern=r"unknown command 'rolback': did you mean 'rollback'\?")
+        self.bad("stauts", pattern=r"unknown command 'stauts': did you mean 'status'\?")
+        self.bad("status", "--prefx", "web-",
+                 pattern=r"unknown option '--prefx': did you mean '--prefix'\? "
+                         r"\(see asgswap --help\)$")
+        self.bad("deploy", IMAGE, "2.0", "--finalise-first",
+                 pattern=r"unknown option '--finalise-first': did you mean '--finalize-first'\?")
+        self.bad("status", "--dryrun=x", pattern=r"unknown option '--dryrun': did you mean "
+                                                 r"'--dry-run'\?")
+        # nothing close: no guess
+        self.bad("frobnicate", pattern=r"unknown command 'frobnicate' \(see asgswap --help\)$")
+        self.bad("status", "--bogus", pattern=r"unknown option '--bogus' \(see asgswap --help\)$")
 
     def test_usage_errors(self):
         self.bad(pattern="no command given")
@@ -64,18 +117,22 @@ class UsageTest(CtlCase):
         self.pair("web")
         a = self.ok("status", IMAGE, "--output", "json").stdout
         b = self.ok("--output", "json", "status", IMAGE).stdout
-        self.assertEqual(json.loads(a)["sets"]["blue"]["state"], "live")
-        self.assertEqual(json.loads(a)["image"], json.loads(b)["image"])
+        self.assertEqual(json.loads(a)["services"][0]["sets"]["blue"]["state"], "live")
+        self.assertEqual(json.loads(a), json.loads(b))
 
 
 class StatusTest(CtlCase):
     def test_json_document(self):
         tgs, _ = self.pair("web", live=2)
         st = self.status()
-        self.assertEqual(set(st), {"image", "prefix", "live", "release", "sets"})
-        self.assertEqual((st["image"], st["prefix"], st["live"], st["release"]),
-                         (IMAGE, "", "blue", None))
+        self.assertEqual(set(st), {"image", "prefix", "error", "live", "lock", "release", "next",
+                                   "sets"})
+        self.assertEqual((st["image"], st["prefix"], st["error"], st["live"], st["lock"],
+                          st["release"], st["next"]), (IMAGE, "", None, "blue", None, None, []))
         blue, green = st["sets"]["blue"], st["sets"]["green"]
+        self.assertEqual(set(blue), {"state", "version", "standby_since", "rolled_back_from",
+                                     "explain", "groups"})
+        self.assertEqual((blue["rolled_back_from"], blue["explain"]), (None, None))
         self.assertEqual((blue["state"], blue["version"], blue["standby_since"]),
                          ("live", "1.0", None))
         self.assertEqual((green["state"], green["version"]), ("idle", None))
@@ -124,7 +181,8 @@ class StatusTest(CtlCase):
         doc = json.loads(p.stdout)
         self.assertEqual([s["image"] for s in doc["services"]], ["registry.example/db", IMAGE])
         p = self.ok("status", "--prefix", "web")
-        self.assertEqual(re.findall(r"^image (\S+),", p.stdout, re.M), [IMAGE])
+        self.assertEqual(p.stdout.splitlines()[1:], [
+            "registry.example/web blue  live 1.0 idle  -"])
 
     def test_prefix_selects_groups(self):
         self.pair("prod-web", live=1)
@@ -133,17 +191,27 @@ class StatusTest(CtlCase):
         self.assertEqual(st["prefix"], "stage-")
         self.assertEqual([g["name"] for g in st["sets"]["blue"]["groups"]], ["stage-web-blue"])
 
-    def hostile(self, *args, pattern):
+    RULE = ("asgswap: a service is a pair of groups NAME-blue and NAME-green that carry "
+            "docker:image:name=IMAGE, e.g. web-blue and web-green with "
+            "docker:image:name=registry.example/web")
+
+    def hostile(self, *args, pattern, rule=False):
+        """One error line (and the naming rule after it when no group matched)."""
         p = self.run_ctl(*args)
         self.assertEqual(p.returncode, 3, p.stderr)
-        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
-        self.assertRegex(p.stderr, r"^asgswap: error: " + pattern)
+        lines = p.stderr.strip().splitlines()
+        self.assertEqual(lines[1:], [self.RULE] if rule else [], p.stderr)
+        self.assertRegex(lines[0], r"^asgswap: error: " + pattern)
 
     def test_unknown_image_and_prefix_matching_nothing(self):
         self.pair("web")
-        self.hostile("status", "registry.example/nope", pattern="no Auto Scaling group carries")
-        self.hostile("status", IMAGE, "--prefix", "zzz", pattern=".*starting with 'zzz'")
-        self.hostile("deploy", "registry.example/nope", "2.0",
+        self.hostile("status", "registry.example/nope", rule=True,
+                     pattern="no Auto Scaling group carries docker:image:name="
+                             "registry.example/nope; the images here are "
+                             "'registry.example/web'$")
+        self.hostile("status", IMAGE, "--prefix", "zzz", rule=True,
+                     pattern=".*starting with 'zzz'$")
+        self.hostile("deploy", "registry.example/nope", "2.0", rule=True,
                      pattern="no Auto Scaling group carries")
 
     def test_group_without_colour_suffix(self):

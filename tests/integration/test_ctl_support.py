@@ -121,5 +121,8 @@ class CtlCase(unittest.TestCase):
         return p
 
     def status(self, image=IMAGE, *extra):
+        """The document of one service (`status --output json` lists the services)."""
         p = self.ok("--output", "json", "status", image, *extra)
-        return json.loads(p.stdout)
+        services = json.loads(p.stdout)["services"]
+        self.assertEqual(len(services), 1, services)
+        return services[0]

@@ -98,12 +98,36 @@ static void test_formatted(void **state)
 	assert_null(v[1]);
 }
 
+static void test_edit_distance(void **state)
+{
+	char *cmds[] = { (char *)"status",   (char *)"deploy", (char *)"rollback",
+		         (char *)"finalize", (char *)"unlock", NULL };
+	char long_a[300];
+
+	(void)state;
+	assert_int_equal(str_edit_distance("deploy", "deploy", 3), 0);
+	assert_int_equal(str_edit_distance("deplyo", "deploy", 3), 1); /* a swap is one edit */
+	assert_int_equal(str_edit_distance("rolback", "rollback", 3), 1);
+	assert_int_equal(str_edit_distance("", "abc", 3), 3);
+	assert_int_equal(str_edit_distance("kitten", "sitting", 5), 3);
+	assert_int_equal(str_edit_distance("a", "abcdefgh", 3), 4); /* capped */
+	memset(long_a, 'a', sizeof(long_a) - 1);
+	long_a[sizeof(long_a) - 1] = '\0';
+	assert_int_equal(str_edit_distance(long_a, long_a, 3), 4); /* too long to compare */
+	assert_string_equal(strv_closest(cmds, "deplyo"), "deploy");
+	assert_string_equal(strv_closest(cmds, "stauts"), "status");
+	assert_string_equal(strv_closest(cmds, "finalise"), "finalize");
+	assert_null(strv_closest(cmds, "frobnicate"));
+	assert_null(strv_closest(cmds, "x"));
+	assert_null(strv_closest(NULL, "deploy"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_safe_atou), cmocka_unit_test(test_uri_encode),
 		cmocka_unit_test(test_buf_cap),   cmocka_unit_test(test_strv_strip),
-		cmocka_unit_test(test_formatted),
+		cmocka_unit_test(test_formatted), cmocka_unit_test(test_edit_distance),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
