@@ -317,6 +317,7 @@ int main(int argc, char **argv)
 	}
 	r = cmd->fn(&ctx);
 	free(ctx.lock_nonce);
+	strv_free(ctx.tg_names);
 	(void)fflush(stdout);
 	return r;
 }

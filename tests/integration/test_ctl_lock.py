@@ -130,3 +130,21 @@ class LockMessagesTest(CtlCase):
         self.assertNotIn(LOCK, self.tags("web-blue"))
         p = self.ok("unlock", IMAGE)
         self.assertIn("is not locked", p.stderr + p.stdout)
+
+
+class CallCountTest(CtlCase):
+    def test_deploy_asks_each_target_group_once_per_observation(self):
+        """2 pairs, blue and green of a pair sharing a target group: every observation asks
+        DescribeTargetHealth once per target group (2), not per group (4), and the target
+        groups' names are asked once a command."""
+        for base in ("api", "web"):
+            self.pair(base, live=2, mn=1, mx=4)
+        with FaultProxy(self.moto.url) as proxy:
+            self.ok("deploy", IMAGE, "2.0", *FAST, env=self.env(AWS_ENDPOINT_URL=proxy.url))
+            calls = proxy.calls()
+        self.assertEqual(self.tags("web-green")["docker:image:version"], "2.0")
+        self.assertEqual(calls.get("DescribeTargetGroups"), 1, calls)
+        # DescribeAutoScalingGroups: one per observation, plus the lock's read and re-read.
+        observations = calls["DescribeAutoScalingGroups"] - 2
+        self.assertGreaterEqual(observations, 3, calls)  # the first, the two waits
+        self.assertEqual(calls["DescribeTargetHealth"], 2 * observations, calls)
