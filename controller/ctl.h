@@ -61,6 +61,7 @@ struct ctl_context {
 	const char *command;
 	char *lock_nonce;   /* set once we hold the lock */
 	time_t lock_expiry; /* in AWS's clock */
+	char **tg_names;    /* target group ARN, name, ARN, name...: asked once a command */
 };
 
 enum ctl_state {
@@ -158,6 +159,8 @@ void ctl_lock_release(struct ctl_context *ctx, struct ctl_service *s);
 /* The end of a command that could not finish `where`: the message, the lock, the exit code. */
 int ctl_stopped(struct ctl_context *ctx, struct ctl_service *s, int r, const char *where);
 time_t ctl_lock_ttl(void);
+/* Seconds between writing the lock and reading it back (ASGSWAP_LOCK_SETTLE, default 2). */
+double ctl_lock_settle(void);
 /* Now in AWS's clock, which every run shares: this machine's clock may be off (the skew
  * comes from the Date header of the latest answer). */
 time_t ctl_aws_now(struct ctl_context *ctx);

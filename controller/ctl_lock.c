@@ -1,11 +1,15 @@
 /*
  * The advisory lock of a service: `asgswap:lock` = NONCE:EXPIRY:HOLDER on the canonical
  * group (HOLDER: `user@host pid command`, so that a refusal and status can say who holds
- * it). Tags have no compare-and-swap, so the lock is re-read at every observation and a
- * run that finds another nonce there stops.
+ * it). Tags have no compare-and-swap, so it is taken as Fischer's timed mutual exclusion:
+ * read, write our nonce, wait a settle time longer than a write takes to be read back,
+ * re-read, and go on only if our nonce is still there. Of runs that race, the last writer
+ * wins and the others stop having sent nothing but their own lock write. Afterwards the
+ * lock is re-read at every observation and a run that finds another nonce there stops.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,10 @@
 #include "banned.h"
 
 #define LOCK_TTL_DEFAULT 300
+/* Well above the time a tag write takes to show in DescribeAutoScalingGroups. */
+#define LOCK_SETTLE_DEFAULT 2.0
+/* How often a take whose write came back too late for the settle time starts over. */
+#define LOCK_TAKE_PASSES 3
 
 time_t ctl_lock_ttl(void)
 {
@@ -29,6 +37,22 @@ time_t ctl_lock_ttl(void)
 	if (e && safe_atou(e, &v) == 0 && v > 0)
 		return (time_t)v;
 	return LOCK_TTL_DEFAULT;
+}
+
+double ctl_lock_settle(void)
+{
+	/* For the tests: a short settle time keeps every deploy from waiting 2 s. */
+	const char *e = getenv("ASGSWAP_LOCK_SETTLE");
+	char *end;
+	double v;
+
+	if (!e)
+		return LOCK_SETTLE_DEFAULT;
+	errno = 0;
+	v = strtod(e, &end);
+	if (errno || end == e || *end || !isfinite(v) || v < 0 || v > 60)
+		return LOCK_SETTLE_DEFAULT;
+	return v;
 }
 
 void ctl_lock_info_done(struct ctl_lock_info *l)
@@ -122,38 +146,189 @@ static int write_lock(struct ctl_context *ctx, struct ctl_service *s)
 	return 0;
 }
 
+/* "2026-12-06 21:35:04 UTC" */
+static void format_when(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		(void)snprintf(buf, size, "%lld", (long long)t);
+}
+
+/* "42 s", "4 min 10 s", "3 h 5 min", "2 d 4 h" */
+static void format_span(long long s, char *buf, size_t size)
+{
+	if (s < 0)
+		s = -s;
+	if (s < 60)
+		(void)snprintf(buf, size, "%lld s", s);
+	else if (s < 3600)
+		(void)snprintf(buf, size, "%lld min %lld s", s / 60, s % 60);
+	else if (s < 86400)
+		(void)snprintf(buf, size, "%lld h %lld min", s / 3600, s % 3600 / 60);
+	else
+		(void)snprintf(buf, size, "%lld d %lld h", s / 86400, s % 86400 / 3600);
+}
+
+/* "user@host 123 deploy until 2026-12-06 21:35:04 UTC (AWS's clock, in 4 min 10 s)" */
+static void describe_lock(struct ctl_context *ctx, const struct ctl_lock_info *l, char *buf,
+                          size_t size)
+{
+	char when[64], span[32];
+	long long left = (long long)(l->expiry - ctl_aws_now(ctx));
+
+	format_when(l->expiry, when, sizeof(when));
+	format_span(left, span, sizeof(span));
+	(void)snprintf(buf, size, "%s until %s (AWS's clock, %s%s%s)",
+	               l->holder ? l->holder : "another asgswap run", when, left < 0 ? "" : "in ",
+	               span, left < 0 ? " ago" : "");
+}
+
+static bool held_by_other(struct ctl_context *ctx, const struct ctl_lock_info *l)
+{
+	return l->expiry > ctl_aws_now(ctx) && !streq_ptr(l->nonce, ctx->lock_nonce);
+}
+
+/* The lock as it is now on the canonical group (NULL value: none), read with one call. */
+static int read_lock(struct ctl_context *ctx, struct ctl_service *s, char **ret)
+{
+	_cleanup_(asg_groups_done) struct asg_groups groups = { 0 };
+	struct aws_error err = { 0 };
+	int r;
+
+	r = asg_describe_groups_by_tag(ctx->aws, TAG_IMAGE, s->image, &groups, &err);
+	if (r < 0)
+		return ctl_aws_failed(
+		        r, &err, "DescribeAutoScalingGroups (reading the lock of '%s')", s->image);
+	*ret = NULL;
+	for (size_t i = 0; i < groups.n; i++)
+		if (streq(groups.v[i].name, s->canonical->name)) {
+			const char *v = asg_group_tag(&groups.v[i], TAG_LOCK);
+
+			if (v && !(*ret = strdup(v)))
+				return -ENOMEM;
+			return 0;
+		}
+	log_error("'%s' disappeared while taking the lock of '%s'", s->canonical->name, s->image);
+	return -ENOENT;
+}
+
+static int refuse(struct ctl_context *ctx, struct ctl_service *s, const struct ctl_lock_info *l)
+{
+	char what[512];
+
+	describe_lock(ctx, l, what, sizeof(what));
+	log_error("'%s' is locked by %s; nothing was changed ('asgswap unlock %s' clears a "
+	          "stale lock)",
+	          s->image, what, s->image);
+	return -EBUSY;
+}
+
+/* Waits out the settle time; false when a signal cut it short. */
+static bool settle(double seconds)
+{
+	double end = ctl_now() + seconds;
+
+	for (double left; (left = end - ctl_now()) > 0;) {
+		struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
+
+		if (nanosleep(&ts, NULL) < 0 && ctl_stop_requested())
+			return false;
+	}
+	return true;
+}
+
 int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s)
 {
-	const char *cur = asg_group_tag(s->canonical, TAG_LOCK);
 	_cleanup_(ctl_lock_info_done) struct ctl_lock_info l = { 0 };
+	double wait_s = ctl_lock_settle();
+	bool wrote = false;
 	unsigned char raw[8];
 	char hex[2 * sizeof(raw) + 1];
+	int r;
 
 	if (ctx->o->dry_run)
 		return 0;
-	if (cur && ctl_lock_parse(cur, &l) == 0 && l.expiry > ctl_aws_now(ctx) &&
-	    !streq_ptr(l.nonce, ctx->lock_nonce)) {
-		char until[32] = "?";
-		struct tm tm;
+	if (ctx->lock_nonce) /* already ours: a renewal */
+		return write_lock(ctx, s);
+	/* The observation already shows a lock held: refuse without a call. */
+	if (ctl_lock_parse(asg_group_tag(s->canonical, TAG_LOCK), &l) == 0 &&
+	    held_by_other(ctx, &l))
+		return refuse(ctx, s, &l);
+	ctl_lock_info_done(&l);
 
-		if (gmtime_r(&l.expiry, &tm))
-			(void)strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S UTC", &tm);
-		log_error("'%s' is locked by %s until %s, %lld s from now (%s on '%s'); "
-		          "'asgswap unlock %s' clears a stale lock",
-		          s->image, l.holder ? l.holder : "another asgswap run", until,
-		          (long long)(l.expiry - ctl_aws_now(ctx)), TAG_LOCK, s->canonical->name,
-		          s->image);
-		return -EBUSY;
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+		return -EIO;
+	hex_encode(hex, raw, sizeof(raw));
+	ctx->lock_nonce = strdup(hex);
+	if (!ctx->lock_nonce)
+		return -ENOMEM;
+
+	for (unsigned pass = 1;; pass++) {
+		_cleanup_free_ char *cur = NULL, *after = NULL;
+		double t0 = ctl_now(), took;
+
+		/* Exclusion needs the write to land within the settle time of the read that
+		 * found the lock free, so the read is made here, just before the write. */
+		r = read_lock(ctx, s, &cur);
+		if (r < 0)
+			goto fail;
+		if (cur && ctl_lock_parse(cur, &l) == 0 && held_by_other(ctx, &l)) {
+			r = refuse(ctx, s, &l);
+			goto fail;
+		}
+		ctl_lock_info_done(&l);
+		wrote = true; /* or may have: a lost answer */
+		r = write_lock(ctx, s);
+		if (r < 0)
+			goto fail;
+		took = ctl_now() - t0;
+		if (took >= wait_s) {
+			/* Another run may have read the lock free and write after our settle. */
+			if (pass >= LOCK_TAKE_PASSES) {
+				log_error("could not take the lock of '%s': reading and writing it "
+				          "took %.1f s, more than the settle time of %.1f s",
+				          s->image, took, wait_s);
+				r = -EBUSY;
+				goto fail;
+			}
+			log_debug("the lock write took %.1f s (settle time %.1f s): again", took,
+			          wait_s);
+			continue;
+		}
+		log_debug("lock written; settling %.1f s before reading it back", wait_s);
+		if (!settle(wait_s)) {
+			r = -EINTR;
+			goto fail;
+		}
+		r = read_lock(ctx, s, &after);
+		if (r < 0)
+			goto fail;
+		if (after && ctl_lock_parse(after, &l) == 0 && streq(l.nonce, ctx->lock_nonce))
+			return 0;
+		log_error("'%s' was locked at the same moment by %s; it goes on, this run stops "
+		          "having changed nothing",
+		          s->image, l.holder ? l.holder : "another asgswap run");
+		r = -EBUSY;
+		goto fail;
 	}
-	if (!ctx->lock_nonce) {
-		if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
-			return -EIO;
-		hex_encode(hex, raw, sizeof(raw));
-		ctx->lock_nonce = strdup(hex);
-		if (!ctx->lock_nonce)
-			return -ENOMEM;
+fail:
+	/* Stopped after our write (a signal, an AWS error): clear it if it is still ours. */
+	if (wrote && r != -EBUSY) {
+		_cleanup_free_ char *now = NULL;
+		_cleanup_(ctl_lock_info_done) struct ctl_lock_info mine = { 0 };
+
+		ctl_stop_handled();
+		if (r == -EINTR)
+			log_error("interrupted while taking the lock of '%s': nothing was changed",
+			          s->image);
+		if (read_lock(ctx, s, &now) == 0 && now && ctl_lock_parse(now, &mine) == 0 &&
+		    streq(mine.nonce, ctx->lock_nonce))
+			ctl_lock_release(ctx, s);
 	}
-	return write_lock(ctx, s);
+	free(ctx->lock_nonce);
+	ctx->lock_nonce = NULL;
+	return r;
 }
 
 int ctl_lock_check(struct ctl_context *ctx, struct ctl_service *s)
@@ -191,17 +366,52 @@ void ctl_lock_release(struct ctl_context *ctx, struct ctl_service *s)
 int ctl_unlock(struct ctl_context *ctx)
 {
 	_cleanup_(ctl_service_done) struct ctl_service s = { 0 };
+	_cleanup_(ctl_lock_info_done) struct ctl_lock_info l = { 0 };
+	const char *cur;
+	char what[512];
 	int r;
 
 	r = ctl_observe(ctx, ctx->o->args[0], false, &s);
 	if (r < 0)
 		return ctl_exit_code(r);
-	if (!asg_group_tag(s.canonical, TAG_LOCK)) {
+	cur = asg_group_tag(s.canonical, TAG_LOCK);
+	if (!cur) {
 		log_info("'%s' is not locked", s.image);
 		return 0;
 	}
+	if (ctl_lock_parse(cur, &l) < 0) {
+		/* Not ours to judge: whatever wrote it, the tag is the lock's key. */
+		(void)snprintf(what, sizeof(what), "an unreadable lock '%.64s'", cur);
+	} else {
+		char span[32];
+		/* Its age, from the expiry less the TTL it was (re)written with, if it is ours. */
+		long long age = (long long)(ctl_aws_now(ctx) - (l.expiry - ctl_lock_ttl()));
+
+		if (l.expiry > ctl_aws_now(ctx) && !ctx->o->force) {
+			describe_lock(ctx, &l, what, sizeof(what));
+			log_error("'%s' is locked by %s: that run may still be going; --force "
+			          "removes the lock anyway",
+			          s.image, what);
+			return CTL_EXIT_STATE;
+		}
+		format_span(age, span, sizeof(span));
+		(void)snprintf(what, sizeof(what), "the lock of %s, written %s%s ago",
+		               l.holder ? l.holder : "an asgswap run that did not name itself",
+		               age < 0 ? "-" : "", span);
+		if (l.expiry > ctl_aws_now(ctx)) {
+			size_t n = strlen(what);
+			char left[32];
+
+			format_span((long long)(l.expiry - ctl_aws_now(ctx)), left, sizeof(left));
+			(void)snprintf(what + n, sizeof(what) - n, " (unexpired, %s left)", left);
+		}
+	}
 	r = ctl_untag(ctx, canonical(&s), TAG_LOCK);
-	return r < 0 ? CTL_EXIT_AWS : 0;
+	if (r < 0)
+		return CTL_EXIT_AWS;
+	if (!ctx->o->dry_run)
+		log_info("'%s': removed %s", s.image, what);
+	return 0;
 }
 
 /* A command that stops before its end: says why and where, releases the lock (unless another

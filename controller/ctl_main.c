@@ -38,7 +38,8 @@ static const struct {
 	{ CO_POLL, "--poll S", "seconds between two observations while waiting (1)" },
 	{ CO_FINALIZE_FIRST, "--finalize-first",
 	  "finalize the previous release when the idle set holds Standby instances" },
-	{ CO_FORCE, "--force", "deploy even when the live set already runs VERSION" },
+	{ CO_FORCE, "--force",
+	  "deploy: even when the live set already runs VERSION; unlock: even an unexpired lock" },
 };
 
 struct cmd_entry {
@@ -79,8 +80,9 @@ static const struct cmd_entry commands[] = {
 	  "finalize IMAGE [--prefix P] [--timeout S]",
 	  "Terminates the standby set's instances and clears the records.",
 	  CO_PREFIX | CO_TIMEOUT },
-	{ "unlock", ctl_unlock, CMD_NEEDS_AWS, 1, 1, "unlock   IMAGE [--prefix P]",
-	  "Removes the lock left by a run that crashed.", CO_PREFIX },
+	{ "unlock", ctl_unlock, CMD_NEEDS_AWS, 1, 1, "unlock   IMAGE [--prefix P] [--force]",
+	  "Removes the lock left by a run that crashed (an unexpired one only with --force).",
+	  CO_PREFIX | CO_FORCE },
 	{ "help", cmd_help, 0, 0, 1, "help     [COMMAND]",
 	  "Prints the usage of every command, or the options of one.", 0 },
 };
@@ -410,6 +412,7 @@ int main(int argc, char **argv)
 	}
 	r = cmd->fn(&ctx);
 	free(ctx.lock_nonce);
+	strv_free(ctx.tg_names);
 	(void)fflush(stdout);
 	return r;
 }

@@ -175,7 +175,7 @@ static const char *lb_word(const char *state, bool classic)
 
 /* Health of every instance of g: from each of its load balancers (lbs: classic ELBs then
  * target groups, as in the group), else Auto Scaling. */
-static int group_health(struct ctl_group *g, bool ask_lbs, struct lb_targets *lbs)
+static int group_health(struct ctl_group *g, bool ask_lbs, struct lb_targets *const *lbs)
 {
 	struct asg_group *a = g->asg;
 	size_t n_clb = strv_length(a->load_balancers), n_tg = strv_length(a->target_groups);
@@ -202,7 +202,7 @@ static int group_health(struct ctl_group *g, bool ask_lbs, struct lb_targets *lb
 		else
 			for (size_t i = 0; i < n_clb + n_tg; i++) {
 				const char *w =
-				        lb_word(lb_targets_state(&lbs[i], in->asg->id), i < n_clb);
+				        lb_word(lb_targets_state(lbs[i], in->asg->id), i < n_clb);
 
 				if (!streq(w, "healthy")) {
 					h = w;
@@ -222,8 +222,22 @@ static int group_health(struct ctl_group *g, bool ask_lbs, struct lb_targets *lb
 	return r;
 }
 
-/* The health of every load balancer of every group, all asked side by side; then each
- * group's instances. */
+/* A load balancer asked about once per observation, however many groups share it. */
+struct lb_ask {
+	const char *name; /* classic ELB name or target group ARN */
+	bool classic;
+};
+
+static size_t lb_ask_find(const struct lb_ask *v, size_t n, const char *name, bool classic)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].classic == classic && streq(v[i].name, name))
+			return i;
+	return n;
+}
+
+/* The health of every distinct load balancer of the groups, all asked side by side (blue
+ * and green often share a target group: it is asked once); then each group's instances. */
 static int all_health(struct ctl_context *ctx, struct ctl_service *s, bool ask)
 {
 	_cleanup_free_ struct query **qs = NULL;
@@ -232,56 +246,61 @@ static int all_health(struct ctl_context *ctx, struct ctl_service *s, bool ask)
 	_cleanup_free_ struct aws_error *errs = NULL;
 	_cleanup_free_ int *results = NULL;
 	_cleanup_free_ struct lb_targets *lbs = NULL;
-	size_t n = 0, k = 0;
+	_cleanup_free_ struct lb_ask *asks = NULL;
+	_cleanup_free_ struct lb_targets **per_group = NULL;
+	size_t n_max = 0, n = 0, n_per = 0;
 	int r = 0;
 
 	for (size_t i = 0; ask && i < s->n; i++)
-		n += strv_length(s->groups[i].asg->load_balancers) +
-		     strv_length(s->groups[i].asg->target_groups);
-	qs = calloc(n + 1, sizeof(*qs));
-	q = calloc(n + 1, sizeof(*q));
-	docs = calloc(n + 1, sizeof(*docs));
-	errs = calloc(n + 1, sizeof(*errs));
-	results = calloc(n + 1, sizeof(*results));
-	lbs = calloc(n + 1, sizeof(*lbs));
-	if (!qs || !q || !docs || !errs || !results || !lbs)
+		n_max += strv_length(s->groups[i].asg->load_balancers) +
+		         strv_length(s->groups[i].asg->target_groups);
+	qs = calloc(n_max + 1, sizeof(*qs));
+	q = calloc(n_max + 1, sizeof(*q));
+	docs = calloc(n_max + 1, sizeof(*docs));
+	errs = calloc(n_max + 1, sizeof(*errs));
+	results = calloc(n_max + 1, sizeof(*results));
+	lbs = calloc(n_max + 1, sizeof(*lbs));
+	asks = calloc(n_max + 1, sizeof(*asks));
+	per_group = calloc(n_max + 1, sizeof(*per_group));
+	if (!qs || !q || !docs || !errs || !results || !lbs || !asks || !per_group)
 		return -ENOMEM;
 	for (size_t i = 0; ask && i < s->n && r == 0; i++) {
-		STRV_FOREACH(l, s->groups[i].asg->load_balancers)
-			if (r == 0) {
-				qs[k] = &q[k];
-				r = elb_query_instance_health(&q[k++], *l);
+		const struct asg_group *a = s->groups[i].asg;
+		size_t n_clb = strv_length(a->load_balancers), n_tg = strv_length(a->target_groups);
+
+		for (size_t j = 0; j < n_clb + n_tg && r == 0; j++) {
+			bool classic = j < n_clb;
+			const char *name =
+			        classic ? a->load_balancers[j] : a->target_groups[j - n_clb];
+			size_t k = lb_ask_find(asks, n, name, classic);
+
+			if (k == n) {
+				asks[n] = (struct lb_ask){ name, classic };
+				qs[n] = &q[n];
+				r = classic ? elb_query_instance_health(&q[n], name)
+				            : elbv2_query_target_health(&q[n], name);
+				n++;
 			}
-		STRV_FOREACH(t, s->groups[i].asg->target_groups)
-			if (r == 0) {
-				qs[k] = &q[k];
-				r = elbv2_query_target_health(&q[k++], *t);
-			}
+			per_group[n_per++] = &lbs[k];
+		}
 	}
 	if (r == 0 && n)
 		r = aws_query_many(ctx->aws, qs, n, docs, errs, results);
-	k = 0;
-	for (size_t i = 0; r == 0 && ask && i < s->n; i++) {
-		struct asg_group *a = s->groups[i].asg;
-		size_t n_clb = strv_length(a->load_balancers), n_tg = strv_length(a->target_groups);
-
-		for (size_t j = 0; j < n_clb + n_tg && r == 0; j++, k++) {
-			if (results[k] < 0)
-				r = ctl_aws_failed(results[k], &errs[k], "%s '%s'", q[k].action,
-				                   j < n_clb ? a->load_balancers[j]
-				                             : a->target_groups[j - n_clb]);
-			else
-				r = (j < n_clb ? elb_instance_health_parse
-				               : elbv2_target_health_parse)(docs[k], &lbs[k]);
-		}
+	for (size_t k = 0; r == 0 && k < n; k++) {
+		if (results[k] < 0)
+			r = ctl_aws_failed(results[k], &errs[k], "%s '%s'", q[k].action,
+			                   asks[k].name);
+		else
+			r = (asks[k].classic ? elb_instance_health_parse
+			                     : elbv2_target_health_parse)(docs[k], &lbs[k]);
 	}
-	k = 0;
+	n_per = 0;
 	for (size_t i = 0; r == 0 && i < s->n; i++) {
 		struct asg_group *a = s->groups[i].asg;
 
-		r = group_health(&s->groups[i], ask, &lbs[k]);
+		r = group_health(&s->groups[i], ask, &per_group[n_per]);
 		if (ask)
-			k += strv_length(a->load_balancers) + strv_length(a->target_groups);
+			n_per += strv_length(a->load_balancers) + strv_length(a->target_groups);
 	}
 	for (size_t i = 0; i < n; i++) {
 		lb_targets_done(&lbs[i]);
@@ -350,7 +369,25 @@ static enum ctl_state set_state(const struct ctl_set *set)
 	return CTL_MIXED;
 }
 
-/* Display names of the target groups of every group (one DescribeTargetGroups). */
+static const char *tg_name_cached(const struct ctl_context *ctx, const char *arn)
+{
+	for (char *const *a = ctx->tg_names; a && a[0] && a[1]; a += 2)
+		if (streq(a[0], arn))
+			return a[1];
+	return NULL;
+}
+
+static bool strv_has(char *const *v, const char *s)
+{
+	STRV_FOREACH(p, v)
+		if (streq(*p, s))
+			return true;
+	return false;
+}
+
+/* Display names of the target groups of every group. A target group's name never changes,
+ * so the names are kept in the context: one DescribeTargetGroups a command, asked again
+ * only for an ARN not seen before. */
 static int target_group_names(struct ctl_context *ctx, struct ctl_service *s)
 {
 	_cleanup_(elbv2_target_groups_done) struct elbv2_target_groups tgs = { 0 };
@@ -360,23 +397,29 @@ static int target_group_names(struct ctl_context *ctx, struct ctl_service *s)
 
 	for (size_t i = 0; i < s->n; i++)
 		STRV_FOREACH(a, s->groups[i].asg->target_groups)
-			if (strv_extend(&arns, *a) < 0)
+			if (!tg_name_cached(ctx, *a) && !strv_has(arns, *a) &&
+			    strv_extend(&arns, *a) < 0)
 				return -ENOMEM;
-	if (!arns)
-		return 0;
-	r = elbv2_describe_target_groups(ctx->aws, arns, &tgs, &err);
-	if (r < 0)
-		return ctl_aws_failed(r, &err, "DescribeTargetGroups");
-	for (size_t i = 0; i < s->n; i++)
-		STRV_FOREACH(a, s->groups[i].asg->target_groups) {
+	if (arns) {
+		r = elbv2_describe_target_groups(ctx->aws, arns, &tgs, &err);
+		if (r < 0)
+			return ctl_aws_failed(r, &err, "DescribeTargetGroups");
+		/* An ARN DescribeTargetGroups did not name is shown as itself. */
+		STRV_FOREACH(a, arns) {
 			const char *name = *a;
 
 			for (size_t k = 0; k < tgs.n; k++)
 				if (streq(tgs.v[k].arn, *a))
 					name = tgs.v[k].name;
-			if (strv_extend(&s->groups[i].tg_names, name) < 0)
+			if (strv_extend(&ctx->tg_names, *a) < 0 ||
+			    strv_extend(&ctx->tg_names, name) < 0)
 				return -ENOMEM;
 		}
+	}
+	for (size_t i = 0; i < s->n; i++)
+		STRV_FOREACH(a, s->groups[i].asg->target_groups)
+			if (strv_extend(&s->groups[i].tg_names, tg_name_cached(ctx, *a)) < 0)
+				return -ENOMEM;
 	return 0;
 }
 

@@ -159,6 +159,27 @@ static int resync(struct ctl_context *ctx, struct ctl_service *s, int set)
 	return 0;
 }
 
+/* During a wait a failed observation (throttled past its retries, a 5xx) is "not yet": its
+ * error shows only with --verbose and the next poll tries again, until the wait's deadline,
+ * when the observation is made out loud and its failure ends the wait. */
+static int observe_in_wait(struct ctl_context *ctx, const char *image, bool last,
+                           struct ctl_service *ret)
+{
+	int level = log_get_max_level(), r;
+
+	if (!last && level < LOG_DEBUG)
+		log_set_max_level(LOG_CRIT);
+	r = ctl_observe(ctx, image, true, ret);
+	log_set_max_level(level);
+	if (r < 0 && !last && r != -EINTR && r != -ENOMEM && r != -ENOENT && r != -ESTALE &&
+	    r != -EINVAL) {
+		log_debug("observing '%s' failed (%s): trying again at the next poll", image,
+		          strerror(-r));
+		return -EAGAIN;
+	}
+	return r;
+}
+
 int ctl_wait(struct ctl_context *ctx, struct ctl_service *s, int set, enum ctl_wait_for what,
              double timeout_s, bool resync_pair)
 {
@@ -177,7 +198,12 @@ int ctl_wait(struct ctl_context *ctx, struct ctl_service *s, int set, enum ctl_w
 			r = -EINTR;
 			break;
 		}
-		r = ctl_observe(ctx, s->image, true, &fresh);
+		r = observe_in_wait(ctx, s->image, ctl_now() - start >= timeout_s, &fresh);
+		if (r == -EAGAIN) {
+			poll = MIN(poll * 2, POLL_MAX_S);
+			sleep_s(MIN(poll, timeout_s - (ctl_now() - start) + 0.01));
+			continue;
+		}
 		if (r < 0)
 			break;
 		ctl_service_done(s);

@@ -110,7 +110,7 @@ class CrashTest(CtlCase):
                 rc = self.killed_run(nth, *command)
                 self.assertEqual(rc, -9, f"not killed at mutating call {nth}")
                 self.proxy.clear_rules()
-                self.ok("unlock", IMAGE)
+                self.ok("unlock", IMAGE, "--force")  # the dead run's lock is unexpired
                 # The re-run goes straight to moto: only the killed run needs the proxy.
                 p = self.run_ctl(*command, *FAST)
                 self.assertEqual(p.returncode, 0, f"re-run after kill at {nth}: {p.stderr}")

@@ -149,7 +149,7 @@ class LockAndSignalTest(CtlCase):
             "Key": "asgswap:lock", "Value": "deadbeef:9999999999", "PropagateAtLaunch": False}])
         p = self.run_ctl("finalize", IMAGE)
         self.assertEqual(p.returncode, 3, p.stderr)
-        self.ok("unlock", IMAGE)
+        self.ok("unlock", IMAGE, "--force")  # unexpired: unlock alone refuses it
         self.assertNotIn("asgswap:lock", self.tags("web-blue"))
         self.ok("finalize", IMAGE, *FAST)
 

@@ -110,7 +110,10 @@ class CtlCase(unittest.TestCase):
 
     # -- running asgswap ----------------------------------------------------------------
     def env(self, **extra):
-        return bed.base_env(**dict({"AWS_ENDPOINT_URL": self.endpoint}, **extra))
+        # The lock's settle time is 2 s by default: 1 s keeps the many runs of these suites
+        # short and is still far above a tag write on moto (test_ctl_lock races at 2 s).
+        return bed.base_env(**dict({"AWS_ENDPOINT_URL": self.endpoint,
+                                    "ASGSWAP_LOCK_SETTLE": "1"}, **extra))
 
     def run_ctl(self, *args, env=None, timeout=60):
         return bed.run("asgswap", *args, env=env or self.env(), timeout=timeout)
