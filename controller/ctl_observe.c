@@ -380,25 +380,22 @@ static int target_group_names(struct ctl_context *ctx, struct ctl_service *s)
 	return 0;
 }
 
-int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct ctl_service *ret)
+int ctl_group_health(struct ctl_group *g, struct lb_targets *lbs)
 {
-	_cleanup_(ctl_service_done) struct ctl_service s = { 0 };
-	struct aws_error err = { 0 };
-	const char *prefix = ctx->o->prefix;
-	int r;
+	return group_health(g, true, lbs);
+}
 
-	s.image = strdup(image);
-	if (!s.image)
+int ctl_service_index(const char *image, const char *prefix, struct ctl_service *s)
+{
+	s->image = strdup(image);
+	if (!s->image)
 		return -ENOMEM;
-	s.prefix = prefix;
-	r = asg_describe_groups_by_tag(ctx->aws, TAG_IMAGE, image, &s.asg, &err);
-	if (r < 0)
-		return ctl_aws_failed(r, &err, "DescribeAutoScalingGroups");
-	s.groups = calloc(s.asg.n ? s.asg.n : 1, sizeof(*s.groups));
-	if (!s.groups)
+	s->prefix = prefix;
+	s->groups = calloc(s->asg.n ? s->asg.n : 1, sizeof(*s->groups));
+	if (!s->groups)
 		return -ENOMEM;
-	for (size_t i = 0; i < s.asg.n; i++) {
-		struct asg_group *a = &s.asg.v[i];
+	for (size_t i = 0; i < s->asg.n; i++) {
+		struct asg_group *a = &s->asg.v[i];
 		const char *dash = strrchr(a->name, '-');
 		struct ctl_group *g;
 		int set;
@@ -411,25 +408,25 @@ int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct 
 			          a->name, image);
 			return -ESTALE;
 		}
-		g = &s.groups[s.n++];
+		g = &s->groups[s->n++];
 		g->asg = a;
 		g->set = set;
 		g->base = strndup(a->name, (size_t)(dash - a->name));
 		if (!g->base)
 			return -ENOMEM;
 	}
-	if (s.n == 0) {
+	if (s->n == 0) {
 		log_error("no Auto Scaling group carries %s=%s%s%s%s", TAG_IMAGE, image,
 		          *prefix ? " with a name starting with '" : "", prefix,
 		          *prefix ? "'" : "");
 		return -ENOENT;
 	}
-	for (size_t i = 0; i < s.n; i++) {
-		struct ctl_group *g = &s.groups[i];
-		struct ctl_set *set = &s.sets[g->set];
+	for (size_t i = 0; i < s->n; i++) {
+		struct ctl_group *g = &s->groups[i];
+		struct ctl_set *set = &s->sets[g->set];
 		struct ctl_group **v;
 
-		if (!ctl_pair(&s, g)) {
+		if (!ctl_pair(s, g)) {
 			log_error("group '%s' has no %s pair '%s-%s'", g->asg->name,
 			          ctl_set_name(!g->set), g->base, ctl_set_name(!g->set));
 			return -ESTALE;
@@ -439,9 +436,56 @@ int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct 
 			return -ENOMEM;
 		set->groups = v;
 		v[set->n++] = g;
-		if (g->set == SET_BLUE && !s.canonical)
-			s.canonical = g->asg;
-		if (health && !g->asg->load_balancers && !g->asg->target_groups) {
+		if (g->set == SET_BLUE && !s->canonical)
+			s->canonical = g->asg;
+	}
+	return 0;
+}
+
+void ctl_service_settle(struct ctl_service *s)
+{
+	for (int k = 0; k < _SET_MAX; k++) {
+		struct ctl_set *set = &s->sets[k];
+
+		set->state = set_state(set);
+		for (size_t i = 0; i < set->n; i++) {
+			const char *v = asg_group_tag(set->groups[i]->asg, TAG_VERSION);
+
+			if (i == 0)
+				set->version = v;
+			else if (!streq_ptr(set->version, v))
+				set->version = NULL;
+		}
+	}
+	if (s->canonical) {
+		const char *rel = asg_group_tag(s->canonical, TAG_RELEASE);
+
+		if (rel && *rel) {
+			if (parse_release(rel, &s->release) < 0)
+				log_warning("ignoring malformed %s tag '%s' on '%s'", TAG_RELEASE,
+				            rel, s->canonical->name);
+			else
+				s->have_release = true;
+		}
+	}
+}
+
+int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct ctl_service *ret)
+{
+	_cleanup_(ctl_service_done) struct ctl_service s = { 0 };
+	struct aws_error err = { 0 };
+	int r;
+
+	r = asg_describe_groups_by_tag(ctx->aws, TAG_IMAGE, image, &s.asg, &err);
+	if (r < 0)
+		return ctl_aws_failed(r, &err, "DescribeAutoScalingGroups");
+	r = ctl_service_index(image, ctx->o->prefix, &s);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; health && i < s.n; i++) {
+		struct ctl_group *g = &s.groups[i];
+
+		if (!g->asg->load_balancers && !g->asg->target_groups) {
 			_cleanup_(
 			        asg_lifecycle_hooks_done) struct asg_lifecycle_hooks hooks = { 0 };
 
@@ -462,30 +506,7 @@ int ctl_observe(struct ctl_context *ctx, const char *image, bool health, struct 
 		if (r < 0)
 			return r;
 	}
-	for (int k = 0; k < _SET_MAX; k++) {
-		struct ctl_set *set = &s.sets[k];
-
-		set->state = set_state(set);
-		for (size_t i = 0; i < set->n; i++) {
-			const char *v = asg_group_tag(set->groups[i]->asg, TAG_VERSION);
-
-			if (i == 0)
-				set->version = v;
-			else if (!streq_ptr(set->version, v))
-				set->version = NULL;
-		}
-	}
-	if (s.canonical) {
-		const char *rel = asg_group_tag(s.canonical, TAG_RELEASE);
-
-		if (rel && *rel) {
-			if (parse_release(rel, &s.release) < 0)
-				log_warning("ignoring malformed %s tag '%s' on '%s'", TAG_RELEASE,
-				            rel, s.canonical->name);
-			else
-				s.have_release = true;
-		}
-	}
+	ctl_service_settle(&s);
 	*ret = s;
 	s = (struct ctl_service){ 0 };
 	/* The sets point into groups, which moved with the struct: nothing to fix up, the
