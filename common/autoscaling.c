@@ -254,8 +254,8 @@ int asg_query_update_group(struct query *q, const char *group, long min, long ma
 	return q->error;
 }
 
-int asg_query_set_tag(struct query *q, const char *group, const char *key, const char *value,
-                      bool propagate)
+static int asg_query_set_tag(struct query *q, const char *group, const char *key, const char *value,
+                             bool propagate)
 {
 	int r = query_init(q, AWS_SVC_AUTOSCALING, "CreateOrUpdateTags");
 
@@ -306,78 +306,6 @@ int asg_delete_tags(struct aws_client *c, const char *group, char *const *keys,
 		return 0;
 	r = asg_query_delete_tags(&q, group, keys);
 	return r < 0 ? r : send_query(c, &q, err);
-}
-
-/* One call of action on ids[0..n) (at most ASG_MAX_INSTANCE_IDS); decrement and protect are
- * left out when negative. */
-static int query_instances(struct query *q, const char *action, const char *group, char *const *ids,
-                           size_t n, int decrement, int protect)
-{
-	int r;
-
-	if (n > ASG_MAX_INSTANCE_IDS)
-		return -E2BIG;
-	r = query_init(q, AWS_SVC_AUTOSCALING, action);
-	if (r < 0)
-		return r;
-	query_add(q, "AutoScalingGroupName", group);
-	for (size_t i = 0; i < n; i++)
-		query_addf(q, ids[i], "InstanceIds.member.%zu", i + 1);
-	if (decrement >= 0)
-		query_add_bool(q, "ShouldDecrementDesiredCapacity", decrement);
-	if (protect >= 0)
-		query_add_bool(q, "ProtectedFromScaleIn", protect);
-	return q->error;
-}
-
-int asg_query_enter_standby(struct query *q, const char *group, char *const *ids, size_t n,
-                            bool decrement)
-{
-	return query_instances(q, "EnterStandby", group, ids, n, decrement, -1);
-}
-
-int asg_query_exit_standby(struct query *q, const char *group, char *const *ids, size_t n)
-{
-	return query_instances(q, "ExitStandby", group, ids, n, -1, -1);
-}
-
-int asg_query_set_instance_protection(struct query *q, const char *group, char *const *ids,
-                                      size_t n, bool protect)
-{
-	return query_instances(q, "SetInstanceProtection", group, ids, n, -1, protect);
-}
-
-static int query_processes(struct query *q, const char *action, const char *group,
-                           char *const *procs)
-{
-	int r = query_init(q, AWS_SVC_AUTOSCALING, action);
-
-	if (r < 0)
-		return r;
-	query_add(q, "AutoScalingGroupName", group);
-	query_add_list(q, "ScalingProcesses", procs);
-	return q->error;
-}
-
-int asg_query_suspend_processes(struct query *q, const char *group, char *const *procs)
-{
-	return query_processes(q, "SuspendProcesses", group, procs);
-}
-
-int asg_query_resume_processes(struct query *q, const char *group, char *const *procs)
-{
-	return query_processes(q, "ResumeProcesses", group, procs);
-}
-
-int asg_query_terminate_instance(struct query *q, const char *id, bool decrement)
-{
-	int r = query_init(q, AWS_SVC_AUTOSCALING, "TerminateInstanceInAutoScalingGroup");
-
-	if (r < 0)
-		return r;
-	query_add(q, "InstanceId", id);
-	query_add_bool(q, "ShouldDecrementDesiredCapacity", decrement);
-	return q->error;
 }
 
 static int query_of_group(struct query *q, const char *action, const char *group)

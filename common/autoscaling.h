@@ -65,18 +65,7 @@ void asg_group_done(struct asg_group *g);
 /* Calls built into q (query_init'ed here) for aws_query_many(). UpdateAutoScalingGroup:
  * a negative size is left unchanged. */
 int asg_query_update_group(struct query *q, const char *group, long min, long max, long desired);
-int asg_query_set_tag(struct query *q, const char *group, const char *key, const char *value,
-                      bool propagate);
 int asg_query_delete_tags(struct query *q, const char *group, char *const *keys);
-int asg_query_terminate_instance(struct query *q, const char *id, bool decrement);
-/* One call on ids[0..n), n at most ASG_MAX_INSTANCE_IDS (-E2BIG beyond). */
-int asg_query_enter_standby(struct query *q, const char *group, char *const *ids, size_t n,
-                            bool decrement);
-int asg_query_exit_standby(struct query *q, const char *group, char *const *ids, size_t n);
-int asg_query_set_instance_protection(struct query *q, const char *group, char *const *ids,
-                                      size_t n, bool protect);
-int asg_query_suspend_processes(struct query *q, const char *group, char *const *processes);
-int asg_query_resume_processes(struct query *q, const char *group, char *const *processes);
 
 int asg_set_tag(struct aws_client *c, const char *group, const char *key, const char *value,
                 bool propagate, struct aws_error *err);

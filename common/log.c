@@ -18,6 +18,7 @@ static const char *log_program = "asgswap";
 static int log_max_level = LOG_INFO;
 static bool log_color;
 static bool log_journal;
+static void (*log_before_write)(void);
 
 /* systemd sets JOURNAL_STREAM=DEV:INODE of the stream it connected stderr to; only when
  * stderr is still that stream do we talk to the journal directly (sd_journal_print(3)). */
@@ -51,6 +52,11 @@ void log_set_max_level(int level)
 int log_get_max_level(void)
 {
 	return log_max_level;
+}
+
+void log_set_before_write(void (*fn)(void))
+{
+	log_before_write = fn;
 }
 
 void log_set_color(bool on)
@@ -126,6 +132,8 @@ static void log_emit(int level, int error, const char *file, int line, const cha
 		while (o)
 			free(owned[--o]);
 	}
+	if (log_before_write)
+		log_before_write();
 	if (name && log_color)
 		(void)fprintf(stderr, "%s: \033[%sm%s:\033[0m %s\n", log_program,
 		              level <= LOG_ERR       ? "1;31"

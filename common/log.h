@@ -15,6 +15,8 @@ void log_setup(const char *program);
 void log_set_max_level(int level); /* LOG_ERR .. LOG_DEBUG */
 int log_get_max_level(void);
 void log_set_color(bool on);
+/* Called before a line goes to stderr: a program clears its progress line there. */
+void log_set_before_write(void (*fn)(void));
 
 /* Returns -abs(error) (or -EIO when error is 0) so callers can `return log_error_errno(r, ...)`. */
 int log_internal(int level, int error, const char *file, int line, const char *func,

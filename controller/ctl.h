@@ -129,6 +129,14 @@ int ctl_observe_groups(struct ctl_context *ctx, const char *image, struct asg_gr
  * image meant when no group matched, and the naming rule). */
 void ctl_log_observe_error(struct ctl_context *ctx, const char *image, int r, const char *why);
 void ctl_service_done(struct ctl_service *s);
+/* The parts of an observation that call nothing: s->asg (filled) into groups, sets and
+ * pairs; then, once health is known, states, versions and the release record. */
+int ctl_service_index(const char *image, const char *prefix, struct ctl_service *s, char **ret_why);
+void ctl_service_settle(struct ctl_service *s);
+/* The health of g's instances from the answers of its load balancers (lbs: one answer a
+ * load balancer, classic ELBs then target groups, as in the group), as an observation
+ * computes it. */
+int ctl_group_health(struct ctl_group *g, struct lb_targets *const *lbs);
 struct ctl_group *ctl_pair(struct ctl_service *s, const struct ctl_group *g);
 struct ctl_group *ctl_group_by_name(struct ctl_service *s, const char *name);
 bool ctl_group_has_health_signal(const struct ctl_group *g);
@@ -165,10 +173,12 @@ double ctl_lock_settle(void);
  * comes from the Date header of the latest answer). */
 time_t ctl_aws_now(struct ctl_context *ctx);
 
-/* ctl_run.c: steps, waits, interruption */
+/* ctl_exec.c: step lines, waits, interruption (the executor: ctl_plan.h) */
 extern volatile int ctl_interrupted;
 extern unsigned ctl_throttled; /* throttled AWS attempts so far (the poll backs off) */
 void ctl_signals_setup(void);
+/* Clears the progress line of a wait, if one is on the terminal (before any other output). */
+void ctl_progress_clear(void);
 bool ctl_stop_requested(void);
 /* Whether AWS calls in flight end now (a signal came and is not being handled yet); after
  * ctl_stop_handled() the clean-up's calls go out, until another signal. */
@@ -192,14 +202,11 @@ double ctl_now(void);
 int ctl_move_scaling(struct ctl_context *ctx, struct ctl_service *s, int from_set);
 
 /* ctl_records.c */
-int ctl_tag(struct ctl_context *ctx, const struct ctl_group *g, const char *key, const char *value,
-            bool propagate);
 int ctl_untag(struct ctl_context *ctx, const struct ctl_group *g, const char *key);
 /* The keys (NULL-terminated) that g carries, deleted in one call. */
 int ctl_untag_keys(struct ctl_context *ctx, const struct ctl_group *g, const char *const *keys);
 int ctl_update(struct ctl_context *ctx, const struct ctl_group *g, long min, long max,
                long desired);
-int ctl_terminate(struct ctl_context *ctx, const struct ctl_group *g, const char *id);
 /* Between begin and end, ctl_send() (and ctl_tag, ctl_untag, ctl_update, ctl_terminate,
  * which use it) queue their call; end sends them side by side (at most 50 at a time) and
  * returns the first failure, logged once. Only calls independent of each other share a
@@ -213,31 +220,11 @@ int ctl_batch_end_after(struct ctl_context *ctx, int r);
  * of a call that succeeded. */
 int ctl_send(struct ctl_context *ctx, struct query *q, ctl_reply_fn reply, void *userdata,
              const char *fmt, ...) _printf_(5, 6);
-/* Builds one call on ids[0..n) of group (at most ASG_MAX_INSTANCE_IDS). */
-typedef int (*ctl_ids_query_fn)(struct query *q, const char *group, char *const *ids, size_t n,
-                                bool flag);
-/* action on ids[i] (a strv, may be NULL) of each group i of set, in calls of at most
- * ASG_MAX_INSTANCE_IDS: round k sends the k-th call of every group side by side, so the
- * calls of one group go one after another. Nothing under --dry-run (the caller prints the
- * plan lines). */
-int ctl_instance_calls(struct ctl_context *ctx, const struct ctl_set *set, char **const *ids,
-                       const char *action, ctl_ids_query_fn build, bool flag);
-int ctl_set_release(struct ctl_context *ctx, struct ctl_service *s, int from, int to,
-                    const char *version, const char *phase);
-int ctl_clear_release(struct ctl_context *ctx, struct ctl_service *s);
-
-/* Scale-in protection cleared on every instance of set that has it, groups side by side. */
-int ctl_clear_protection(struct ctl_context *ctx, const struct ctl_set *set);
-
 /* Commands. */
 int ctl_status(struct ctl_context *ctx);
 int ctl_deploy(struct ctl_context *ctx);
 int ctl_rollback(struct ctl_context *ctx);
 int ctl_finalize(struct ctl_context *ctx);
 int ctl_unlock(struct ctl_context *ctx);
-/* The finalize steps on an observed service (deploy --finalize-first uses them). */
-int ctl_finalize_set(struct ctl_context *ctx, struct ctl_service *s, int set);
-/* Undo a launching release: the set back to 0, records cleared (deploy timeout, rollback). */
-int ctl_abort_launch(struct ctl_context *ctx, struct ctl_service *s, int from, int to);
 
 #endif

@@ -177,12 +177,6 @@ static int create_on_targets(struct ctl_context *ctx, struct move_group *g, size
 			             type ? type : "");
 			if (r < 0)
 				break;
-			if (ctx->o->dry_run) {
-				p->new_arn = strdup("(new)");
-				if (!p->new_arn)
-					r = -ENOMEM;
-				continue;
-			}
 			r = asg_query_put_policy_from_xml(&q, to, pol);
 			if (r < 0) {
 				query_done(&q);
@@ -204,7 +198,7 @@ static int create_on_targets(struct ctl_context *ctx, struct move_group *g, size
 				continue;
 			}
 			r = ctl_step(ctx, "PutScheduledUpdateGroupAction %s %s", to, name);
-			if (r < 0 || ctx->o->dry_run)
+			if (r < 0)
 				continue;
 			r = asg_query_put_scheduled_action_from_xml(&q, to, a, rewrite_action, rw);
 			if (r < 0) {
@@ -267,7 +261,7 @@ static int move_alarms(struct ctl_context *ctx, struct rewrite *rw)
 			}
 			r = ctl_step(ctx, "PutMetricAlarm %s (actions and dimensions: %s -> %s)",
 			             name, rw->from_set, rw->to_set);
-			if (r < 0 || ctx->o->dry_run)
+			if (r < 0)
 				continue;
 			r = cw_query_put_metric_alarm_from_xml(&aq, alarms[i].nodes[j],
 			                                       rewrite_alarm, rw);
@@ -301,7 +295,7 @@ static int delete_items(struct ctl_context *ctx, const char *from, const struct 
 		if (xml_child_text(items->nodes[j], key, &name) < 0)
 			continue;
 		r = ctl_step(ctx, "%s %s %s", action, from, name);
-		if (r < 0 || ctx->o->dry_run)
+		if (r < 0)
 			continue;
 		r = build(&q, from, name);
 		if (r < 0) {

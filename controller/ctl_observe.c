@@ -423,25 +423,22 @@ static int target_group_names(struct ctl_context *ctx, struct ctl_service *s)
 	return 0;
 }
 
-int ctl_observe_groups(struct ctl_context *ctx, const char *image, struct asg_groups *groups,
-                       bool health, struct ctl_service *ret, char **ret_why)
+int ctl_group_health(struct ctl_group *g, struct lb_targets *const *lbs)
 {
-	_cleanup_(ctl_service_done) struct ctl_service s = { 0 };
-	struct aws_error err = { 0 };
-	const char *prefix = ctx->o->prefix;
-	int r;
+	return group_health(g, true, lbs);
+}
 
-	s.asg = *groups;
-	*groups = (struct asg_groups){ 0 };
-	s.image = strdup(image);
-	if (!s.image)
+int ctl_service_index(const char *image, const char *prefix, struct ctl_service *s, char **ret_why)
+{
+	s->image = strdup(image);
+	if (!s->image)
 		return -ENOMEM;
-	s.prefix = prefix;
-	s.groups = calloc(s.asg.n ? s.asg.n : 1, sizeof(*s.groups));
-	if (!s.groups)
+	s->prefix = prefix;
+	s->groups = calloc(s->asg.n ? s->asg.n : 1, sizeof(*s->groups));
+	if (!s->groups)
 		return -ENOMEM;
-	for (size_t i = 0; i < s.asg.n; i++) {
-		struct asg_group *a = &s.asg.v[i];
+	for (size_t i = 0; i < s->asg.n; i++) {
+		struct asg_group *a = &s->asg.v[i];
 		const char *dash = strrchr(a->name, '-');
 		struct ctl_group *g;
 		int set;
@@ -454,23 +451,23 @@ int ctl_observe_groups(struct ctl_context *ctx, const char *image, struct asg_gr
 			                  "group '%s' of image '%s' has no colour suffix (-blue or "
 			                  "-green)",
 			                  a->name, image);
-		g = &s.groups[s.n++];
+		g = &s->groups[s->n++];
 		g->asg = a;
 		g->set = set;
 		g->base = strndup(a->name, (size_t)(dash - a->name));
 		if (!g->base)
 			return -ENOMEM;
 	}
-	if (s.n == 0)
+	if (s->n == 0)
 		return set_errorf(ret_why, -ENOENT, "no Auto Scaling group carries %s=%s%s%s%s",
 		                  TAG_IMAGE, image, *prefix ? " with a name starting with '" : "",
 		                  prefix, *prefix ? "'" : "");
-	for (size_t i = 0; i < s.n; i++) {
-		struct ctl_group *g = &s.groups[i];
-		struct ctl_set *set = &s.sets[g->set];
+	for (size_t i = 0; i < s->n; i++) {
+		struct ctl_group *g = &s->groups[i];
+		struct ctl_set *set = &s->sets[g->set];
 		struct ctl_group **v;
 
-		if (!ctl_pair(&s, g))
+		if (!ctl_pair(s, g))
 			return set_errorf(ret_why, -ESTALE, "group '%s' has no %s pair '%s-%s'",
 			                  g->asg->name, ctl_set_name(!g->set), g->base,
 			                  ctl_set_name(!g->set));
@@ -479,9 +476,56 @@ int ctl_observe_groups(struct ctl_context *ctx, const char *image, struct asg_gr
 			return -ENOMEM;
 		set->groups = v;
 		v[set->n++] = g;
-		if (g->set == SET_BLUE && !s.canonical)
-			s.canonical = g->asg;
-		if (health && !g->asg->load_balancers && !g->asg->target_groups) {
+		if (g->set == SET_BLUE && !s->canonical)
+			s->canonical = g->asg;
+	}
+	return 0;
+}
+
+void ctl_service_settle(struct ctl_service *s)
+{
+	for (int k = 0; k < _SET_MAX; k++) {
+		struct ctl_set *set = &s->sets[k];
+
+		set->state = set_state(set);
+		for (size_t i = 0; i < set->n; i++) {
+			const char *v = asg_group_tag(set->groups[i]->asg, TAG_VERSION);
+
+			if (i == 0)
+				set->version = v;
+			else if (!streq_ptr(set->version, v))
+				set->version = NULL;
+		}
+	}
+	if (s->canonical) {
+		const char *rel = asg_group_tag(s->canonical, TAG_RELEASE);
+
+		if (rel && *rel) {
+			if (parse_release(rel, &s->release) < 0)
+				log_warning("ignoring malformed %s tag '%s' on '%s'", TAG_RELEASE,
+				            rel, s->canonical->name);
+			else
+				s->have_release = true;
+		}
+	}
+}
+
+int ctl_observe_groups(struct ctl_context *ctx, const char *image, struct asg_groups *groups,
+                       bool health, struct ctl_service *ret, char **ret_why)
+{
+	_cleanup_(ctl_service_done) struct ctl_service s = { 0 };
+	struct aws_error err = { 0 };
+	int r;
+
+	s.asg = *groups;
+	*groups = (struct asg_groups){ 0 };
+	r = ctl_service_index(image, ctx->o->prefix, &s, ret_why);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; health && i < s.n; i++) {
+		struct ctl_group *g = &s.groups[i];
+
+		if (!g->asg->load_balancers && !g->asg->target_groups) {
 			_cleanup_(
 			        asg_lifecycle_hooks_done) struct asg_lifecycle_hooks hooks = { 0 };
 
@@ -502,30 +546,7 @@ int ctl_observe_groups(struct ctl_context *ctx, const char *image, struct asg_gr
 		if (r < 0)
 			return r;
 	}
-	for (int k = 0; k < _SET_MAX; k++) {
-		struct ctl_set *set = &s.sets[k];
-
-		set->state = set_state(set);
-		for (size_t i = 0; i < set->n; i++) {
-			const char *v = asg_group_tag(set->groups[i]->asg, TAG_VERSION);
-
-			if (i == 0)
-				set->version = v;
-			else if (!streq_ptr(set->version, v))
-				set->version = NULL;
-		}
-	}
-	if (s.canonical) {
-		const char *rel = asg_group_tag(s.canonical, TAG_RELEASE);
-
-		if (rel && *rel) {
-			if (parse_release(rel, &s.release) < 0)
-				log_warning("ignoring malformed %s tag '%s' on '%s'", TAG_RELEASE,
-				            rel, s.canonical->name);
-			else
-				s.have_release = true;
-		}
-	}
+	ctl_service_settle(&s);
 	*ret = s;
 	s = (struct ctl_service){ 0 };
 	/* The sets point into groups, which moved with the struct: nothing to fix up, the

@@ -1,5 +1,5 @@
-/* The mutating calls on one group, each printed as a plan line first (and only printed
- * under --dry-run), and the release record on the canonical group. */
+/* Sending calls, one by one or side by side in a batch; the calls that waits (re-sync) and
+ * unlock make outside a plan. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,66 +139,10 @@ int ctl_send(struct ctl_context *ctx, struct query *q, ctl_reply_fn reply, void 
 	return r;
 }
 
-int ctl_instance_calls(struct ctl_context *ctx, const struct ctl_set *set, char **const *ids,
-                       const char *action, ctl_ids_query_fn build, bool flag)
-{
-	int r = 0;
-
-	if (ctx->o->dry_run)
-		return 0;
-	for (size_t start = 0;; start += ASG_MAX_INSTANCE_IDS) {
-		bool any = false;
-
-		if (start > 0 && ctl_stop_requested())
-			return -EINTR;
-		ctl_batch_begin(ctx);
-		for (size_t i = 0; r == 0 && i < set->n; i++) {
-			const char *name = set->groups[i]->asg->name;
-			size_t n = strv_length(ids[i]);
-			struct query q = { 0 };
-
-			if (start >= n)
-				continue;
-			any = true;
-			r = build(&q, name, ids[i] + start,
-			          MIN(n - start, (size_t)ASG_MAX_INSTANCE_IDS), flag);
-			if (r < 0) {
-				query_done(&q);
-				break;
-			}
-			r = ctl_send(ctx, &q, NULL, NULL, "%s '%s'", action, name);
-		}
-		r = ctl_batch_end_after(ctx, r);
-		if (r < 0 || !any)
-			return r;
-	}
-}
-
 /* Sends q now, or queues it in the open batch. */
 static int send_or_queue(struct ctl_context *ctx, struct query *q, const char *what)
 {
 	return ctl_send(ctx, q, NULL, NULL, "%s", what);
-}
-
-int ctl_tag(struct ctl_context *ctx, const struct ctl_group *g, const char *key, const char *value,
-            bool propagate)
-{
-	_cleanup_free_ char *what = NULL;
-	struct query q = { 0 };
-	int r;
-
-	r = ctl_step(ctx, "CreateOrUpdateTags %s %s=%s%s", g->asg->name, key, value,
-	             propagate ? " PropagateAtLaunch=true" : "");
-	if (r < 0 || ctx->o->dry_run)
-		return r;
-	if (asprintf(&what, "CreateOrUpdateTags '%s' %s", g->asg->name, key) < 0)
-		return -ENOMEM;
-	r = asg_query_set_tag(&q, g->asg->name, key, value, propagate);
-	if (r < 0) {
-		query_done(&q);
-		return r;
-	}
-	return send_or_queue(ctx, &q, what);
 }
 
 int ctl_untag_keys(struct ctl_context *ctx, const struct ctl_group *g, const char *const *keys)
@@ -221,7 +165,7 @@ int ctl_untag_keys(struct ctl_context *ctx, const struct ctl_group *g, const cha
 	if (!present)
 		return 0;
 	r = ctl_step(ctx, "DeleteTags %s %s", g->asg->name, list);
-	if (r < 0 || ctx->o->dry_run)
+	if (r < 0)
 		return r;
 	r = asg_query_delete_tags(&q, g->asg->name, present);
 	if (r < 0) {
@@ -238,29 +182,6 @@ int ctl_untag(struct ctl_context *ctx, const struct ctl_group *g, const char *ke
 	return ctl_untag_keys(ctx, g, keys);
 }
 
-int ctl_terminate(struct ctl_context *ctx, const struct ctl_group *g, const char *id)
-{
-	_cleanup_free_ char *what = NULL;
-	struct query q = { 0 };
-	int r;
-
-	/* Desired is 0 already and must stay 0: no decrement (docs/AWS-NOTES.md). */
-	r = ctl_step(
-	        ctx,
-	        "TerminateInstanceInAutoScalingGroup %s %s ShouldDecrementDesiredCapacity=false",
-	        g->asg->name, id);
-	if (r < 0 || ctx->o->dry_run)
-		return r;
-	if (asprintf(&what, "TerminateInstanceInAutoScalingGroup '%s'", id) < 0)
-		return -ENOMEM;
-	r = asg_query_terminate_instance(&q, id, false);
-	if (r < 0) {
-		query_done(&q);
-		return r;
-	}
-	return send_or_queue(ctx, &q, what);
-}
-
 int ctl_update(struct ctl_context *ctx, const struct ctl_group *g, long min, long max, long desired)
 {
 	_cleanup_free_ char *what = NULL;
@@ -275,7 +196,7 @@ int ctl_update(struct ctl_context *ctx, const struct ctl_group *g, long min, lon
 	if (desired >= 0)
 		(void)snprintf(c, sizeof(c), " DesiredCapacity=%ld", desired);
 	r = ctl_step(ctx, "UpdateAutoScalingGroup %s%s%s%s", g->asg->name, a, b, c);
-	if (r < 0 || ctx->o->dry_run)
+	if (r < 0)
 		return r;
 	if (asprintf(&what, "UpdateAutoScalingGroup '%s'", g->asg->name) < 0)
 		return -ENOMEM;
@@ -285,27 +206,4 @@ int ctl_update(struct ctl_context *ctx, const struct ctl_group *g, long min, lon
 		return r;
 	}
 	return send_or_queue(ctx, &q, what);
-}
-
-static struct ctl_group *canonical(struct ctl_service *s)
-{
-	return ctl_group_by_name(s, s->canonical->name);
-}
-
-int ctl_set_release(struct ctl_context *ctx, struct ctl_service *s, int from, int to,
-                    const char *version, const char *phase)
-{
-	_cleanup_free_ char *v = NULL;
-	const char *cur = asg_group_tag(s->canonical, TAG_RELEASE);
-
-	if (asprintf(&v, "%s>%s:%s:%s", ctl_set_name(from), ctl_set_name(to), version, phase) < 0)
-		return -ENOMEM;
-	if (cur && streq(cur, v))
-		return 0;
-	return ctl_tag(ctx, canonical(s), TAG_RELEASE, v, false);
-}
-
-int ctl_clear_release(struct ctl_context *ctx, struct ctl_service *s)
-{
-	return ctl_untag(ctx, canonical(s), TAG_RELEASE);
 }

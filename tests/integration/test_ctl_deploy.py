@@ -1,6 +1,7 @@
 """asgswap deploy against the patched moto: the steps of docs/DESIGN.md, the refusals, the undo
 on timeout, scaling policies, scheduled actions and alarms moving, and faults on the way.
 Everything is set up and checked with boto3."""
+import re
 import subprocess
 import time
 from datetime import datetime, timedelta, timezone
@@ -58,7 +59,8 @@ class DeployTest(CtlCase):
         old_arn = self.scaling_setup()
         blue_ids = {i["InstanceId"] for i in self.describe("web-blue")["Instances"]}
         with FaultProxy(self.moto.url) as proxy:
-            p = self.ok("deploy", IMAGE, "2.0", *FAST, env=self.env(AWS_ENDPOINT_URL=proxy.url))
+            p = self.ok("--verbose", "deploy", IMAGE, "2.0", *FAST,
+                        env=self.env(AWS_ENDPOINT_URL=proxy.url))
             log = [e["action"] for e in proxy.log()]
         # The new set is live, sized from the saved record; the old one is in Standby.
         self.assertEqual(self.sizes("web-green"), (1, 4, 2))
@@ -104,6 +106,14 @@ class DeployTest(CtlCase):
         self.assertLess(log.index("PutMetricAlarm"), first_blue_update)
         self.assertIn("UpdateAutoScalingGroup web-green MinSize=2 MaxSize=2 DesiredCapacity=2",
                       p.stdout)
+        self.assertEqual([line for line in p.stdout.splitlines() if line[:1] == "["],
+                         ["[1/4] recording the release of 2.0 (blue -> green)",
+                          "[2/4] launching green 2.0 (2 instances)",
+                          "[3/4] moving scaling to green", "[4/4] blue to Standby"])
+        self.assertRegex(p.stdout.splitlines()[-1],
+                         r"^done in \d+ s; .* roll back with 'asgswap rollback "
+                         r"registry.example/web', finalize with 'asgswap finalize "
+                         r"registry.example/web'$")
         st = self.status()
         self.assertEqual((st["live"], st["sets"]["blue"]["state"]), ("green", "standby"))
         self.assertIsNotNone(st["sets"]["blue"]["standby_since"])
@@ -118,21 +128,32 @@ class DeployTest(CtlCase):
             actions = set(proxy.calls())
         self.assertTrue(all(a.startswith("Describe") for a in actions), actions)
         self.assertEqual((self.describe("web-blue"), self.describe("web-green")), before)
-        lines = p.stdout.splitlines()
-        for want in ("CreateOrUpdateTags web-blue asgswap:saved=2,6,3",
-                     "CreateOrUpdateTags web-green docker:image:version=2.0 "
-                     "PropagateAtLaunch=true",
+        lines = [line.strip() for line in p.stdout.splitlines()]
+        self.assertEqual(lines[0], "deploy registry.example/web: blue (1.0, 3 instances) -> "
+                                   "green (2.0, 3 instances)")
+        for want in ("[1/4] recording the release of 2.0 (blue -> green)",
+                     # One call carries the tags of both groups.
+                     "CreateOrUpdateTags web-blue asgswap:saved=2,6,3 "
+                     "asgswap:release=blue>green:2.0:launching; web-green "
+                     "docker:image:version=2.0 PropagateAtLaunch=true",
+                     "[2/4] launching green 2.0 (3 instances)",
                      "UpdateAutoScalingGroup web-green MinSize=3 MaxSize=3 DesiredCapacity=3",
                      "wait live green (ALB web-tg)",
                      "UpdateAutoScalingGroup web-green MinSize=2 MaxSize=6",
-                     "PutScalingPolicy web-green step StepScaling",
-                     "DeletePolicy web-blue step",
+                     "[4/4] blue to Standby",
                      "UpdateAutoScalingGroup web-blue MinSize=0",
                      "EnterStandby web-blue ShouldDecrementDesiredCapacity=true (3 instances)",
-                     "wait standby blue"):
+                     "wait standby blue",
+                     "DeleteTags web-blue asgswap:release",
+                     "Plan: 10 calls, 2 waits, 0 instances to terminate (and 1 scaling moves, "
+                     "their calls as many as the policies, scheduled actions and alarms found "
+                     "then)"):
             self.assertIn(want, lines)
-        self.assertLess(lines.index("wait live green (ALB web-tg)"),
-                        lines.index("PutScalingPolicy web-green step StepScaling"))
+        move = [i for i, line in enumerate(lines) if line.startswith("move scaling policies")]
+        self.assertEqual(len(move), 1, lines)
+        self.assertLess(lines.index("wait live green (ALB web-tg)"), move[0])
+        self.assertLess(move[0], lines.index("EnterStandby web-blue "
+                                             "ShouldDecrementDesiredCapacity=true (3 instances)"))
 
     def test_same_version_is_a_no_op_unless_forced(self):
         self.pair("web", live=1, version="1.0")
@@ -194,6 +215,10 @@ class DeployTest(CtlCase):
         p = self.run_ctl("deploy", IMAGE, "2.0", "--timeout", "1", *FAST)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("did not become live within 1 s: undoing", p.stderr)
+        # The timeout names what was missing: each new instance, its state and health.
+        self.assertRegex(p.stderr, r"timed out after \d+ s waiting for green to be live; "
+                                   r"still waiting for: web-green 0/2 healthy \(i-\w+ "
+                                   r"InService initial, i-\w+ InService initial\)")
         self.assertEqual(self.sizes("web-green")[0::2], (0, 0))
         self.assertEqual(self.sizes("web-blue"), (1, 4, 2))
         self.assertEqual(self.states("web-blue"), ["InService", "InService"])
@@ -263,7 +288,7 @@ class MixedServiceTest(CtlCase):
         self.pair("api", live=1, lb="clb")
         self.pair("web", live=2, lb="tg")
         self.pair("worker", live=2, lb="none", hook=True)
-        proc = self.background("deploy", IMAGE, "2.0", *FAST)
+        proc = self.background("--verbose", "deploy", IMAGE, "2.0", *FAST)
         # The hook group waits in Pending:Wait until the "agent" completes it; meanwhile
         # the old worker set scales out, and the new one must follow.
         bed.wait_until(lambda: self.states("worker-green") == ["Pending:Wait"] * 2,
@@ -283,7 +308,7 @@ class MixedServiceTest(CtlCase):
         self.assertEqual(self.tags("worker-blue")["asgswap:saved"], "1,4,2")
         self.assertEqual(self.sizes("api-green"), (1, 4, 1))
         self.assertIn("wait live green (CLB api-clb, ALB web-tg, hook worker-green)",
-                      out.splitlines())
+                      [line.strip() for line in out.splitlines()])
 
 
 class SideBySideTest(CtlCase):
@@ -311,15 +336,22 @@ class SideBySideTest(CtlCase):
             t0 = time.monotonic()
             self.ok("deploy", IMAGE, "2.0", *FAST, env=env)
             deploy_s = time.monotonic() - t0 - dry_s
-            n = sum(proxy.calls().get(a, 0) for a in ("UpdateAutoScalingGroup",
-                                                       "CreateOrUpdateTags"))
-        # 4 groups x (saved, version, pin, sizes, min 0, standby-since) + 2 release records
-        # + lock: one after another would be n x 0.4 s.
-        self.assertGreaterEqual(n, 24)
+            calls = proxy.calls()
+            n = sum(calls.get(a, 0) for a in ("UpdateAutoScalingGroup", "CreateOrUpdateTags"))
+        # One call carries the tags of all four groups: saved, the release record and the
+        # version; the release record; the release record and suspended; standby-since;
+        # and the
+        # lock (taken, maybe renewed). One call per group and tag would be 20 and more.
+        self.assertLessEqual(calls["CreateOrUpdateTags"], 6, calls)
+        self.assertLessEqual(calls["DeleteTags"], 2, calls)
+        # 4 groups x (pin, sizes, min 0) updates, the tag calls (each carries the tags of
+        # every group of its round) and the lock: one after another would be n x 0.4 s.
+        self.assertGreaterEqual(n, 16)
         self.assertEqual(self.status()["live"], "green")
         if not bed.WRAPPED:  # under valgrind the times are the tool's
             self.assertLess(status_s, 1.4, "8 target groups asked one after another")
-            self.assertLess(deploy_s, n * 0.4 / 2, f"{n} calls of 400 ms took {deploy_s:.1f} s")
+            self.assertLess(deploy_s, n * 0.4 * 0.6,
+                            f"{n} calls of 400 ms took {deploy_s:.1f} s")
 
 
     MOVE = ["DescribePolicies", "DescribeScheduledActions", "DescribeAlarms", "PutScalingPolicy",
@@ -464,3 +496,77 @@ class PollBackoffTest(CtlCase):
                         env=self.env(AWS_ENDPOINT_URL=proxy.url))
         self.assertIn("throttled: polling every 0.1 s", p.stderr)
         self.assertEqual(self.status()["live"], "green")
+
+
+class RobustWaitTest(CtlCase):
+    def background(self, *args, env=None):
+        proc = subprocess.Popen([bed.binary("asgswap"), *args], env=env or self.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.addCleanup(proc.wait)
+        return proc
+
+    def test_live_set_grows_just_before_the_switch(self):
+        """An operator scales the live set out while the old set is about to enter Standby
+        (its EnterStandby computed already): the release ends with the new set at the
+        grown size and every old instance in Standby."""
+        self.pair("web", live=2, mn=1, mx=4)
+        with FaultProxy(self.moto.url) as proxy:
+            proxy.latency(1500, action="SuspendProcesses")
+            proc = self.background("deploy", IMAGE, "2.0", "--timeout", "30", *FAST,
+                                   env=self.env(AWS_ENDPOINT_URL=proxy.url))
+            bed.wait_until(lambda: "SuspendProcesses" in [e["action"] for e in proxy.log()],
+                           timeout=30, what="the switch to begin")
+            self.asg.update_auto_scaling_group(AutoScalingGroupName="web-blue",
+                                               DesiredCapacity=3)
+            out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(self.states("web-blue"), ["Standby"] * 3)
+        self.assertEqual(self.sizes("web-blue")[2], 0)
+        self.assertEqual(self.sizes("web-green")[2], 3)
+        self.assertEqual(self.states("web-green"), ["InService"] * 3)
+        st = self.status()
+        self.assertEqual((st["live"], st["sets"]["blue"]["state"]), ("green", "standby"))
+
+    def test_a_failed_observation_in_a_wait_is_tried_again(self):
+        """The observation of a wait fails after its retries (one attempt here): the wait
+        tries again at its next poll instead of failing the release."""
+        tgs, _ = self.pair("web", live=1)
+        self.moto.set_delays(healthy=1.0)  # a new target reads `initial` for a second
+        for i in self.describe("web-blue")["Instances"]:
+            self.moto.set_target_health(tgs[0], i["InstanceId"], "healthy")
+        with FaultProxy(self.moto.url) as proxy:
+            # The first three calls are the initial observation and the lock's read and
+            # re-read; the wait's come after.
+            proxy.add_rule(type="error", action="DescribeAutoScalingGroups", status=500,
+                           code="InternalFailure", message="down", skip=3, count=2)
+            p = self.run_ctl("deploy", IMAGE, "2.0", *FAST,
+                             env=self.env(AWS_ENDPOINT_URL=proxy.url, AWS_MAX_ATTEMPTS="1"))
+            fired = [r["fired"] for r in proxy.rules()]
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(fired, [2])
+        self.assertIn("trying again at the next poll", p.stderr)
+        self.assertEqual(self.status()["live"], "green")
+        self.assertEqual(self.states("web-blue"), ["Standby"])
+
+    def test_waiting_off_a_terminal_says_it_is_alive(self):
+        """Off a terminal, a timestamped line per change and at least every 15 s: per group
+        have/want, each missing instance with its state, the time spent and left."""
+        self.pair("web", live=1, lb="none", hook=True)
+        proc = self.background("deploy", IMAGE, "2.0", *FAST)
+        bed.wait_until(lambda: self.states("web-green") == ["Pending:Wait"], timeout=20)
+        # 17 s of the wait with nothing changing: the run must not end meanwhile.
+        with self.assertRaises(subprocess.TimeoutExpired):
+            proc.wait(timeout=17)
+        self.complete_hooks("web-green")
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        lines = [ln for ln in err.splitlines() if "waiting for green:" in ln]
+        pattern = (r"^\d\d:\d\d:\d\d waiting for green: web-green 0/1 healthy "
+                   r"\(i-\w+ Pending:Wait\); (\d+) s, (\d+) s left$")
+        waiting = [re.match(pattern, ln) for ln in lines]
+        same = [m for m in waiting if m]
+        self.assertGreaterEqual(len(same), 2, lines)
+        self.assertGreaterEqual(int(same[-1].group(1)) - int(same[0].group(1)), 15, lines)
+        for a, b in zip(same, same[1:]):
+            self.assertLessEqual(int(b.group(1)) - int(a.group(1)), 16, lines)

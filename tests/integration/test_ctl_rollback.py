@@ -24,8 +24,9 @@ class RollbackTest(CtlCase):
 
     def test_rollback_brings_the_standby_set_back(self):
         self.deployed(live=3, mn=2, mx=5)
-        p = self.ok("rollback", IMAGE, *FAST)
+        p = self.ok("--verbose", "rollback", IMAGE, *FAST)
         self.assertIn("ExitStandby web-blue (3 instances)", p.stdout)
+        self.assertIn("[1/3] bringing blue 1.0 back (3 instances)", p.stdout)
         self.assertEqual(sorted(i["InstanceId"] for i in self.describe("web-blue")["Instances"]),
                          self.blue_ids)
         self.assertEqual(self.states("web-blue"), ["InService"] * 3)
@@ -51,14 +52,16 @@ class RollbackTest(CtlCase):
         # The rolled-back set's instances are still leaving when rollback returns.
         self.assertEqual(self.status()["sets"]["green"]["state"], "moving")
         p = self.ok("deploy", IMAGE, "2.0", *FAST)
-        self.assertIn("wait settled green", p.stdout)
+        self.assertIn("waiting for green to settle", p.stdout.splitlines())
         self.assertEqual(self.status()["live"], "green")
         self.assertEqual(self.states("web-blue"), ["Standby"] * 2)
 
     def test_finalize_then_rollback_refused(self):
         self.deployed()
-        p = self.ok("finalize", IMAGE, *FAST)
+        p = self.ok("--verbose", "finalize", IMAGE, *FAST)
         self.assertEqual(p.stdout.count("TerminateInstanceInAutoScalingGroup web-blue"), 2)
+        self.assertIn("[1/2] terminating the 2 Standby instances of blue", p.stdout)
+        self.assertRegex(p.stdout, r"done in \d+ s; green is the only set of '.*' now")
         self.assertIn("ShouldDecrementDesiredCapacity=false", p.stdout)
         self.assertEqual(self.describe("web-blue")["Instances"], [])
         self.assertEqual(self.sizes("web-blue")[2], 0)
@@ -178,7 +181,8 @@ class LockAndSignalTest(CtlCase):
                 st = self.status()
                 self.assertEqual(st["release"], {"from": "blue", "to": "green",
                                                  "version": "2.0", "phase": "launching"})
-                p = self.ok("rollback", IMAGE, *FAST)
+                p = self.ok("--verbose", "rollback", IMAGE, *FAST)
+                self.assertIn("[1/1] aborting the release of 2.0 to green", p.stdout)
                 self.assertIn("UpdateAutoScalingGroup web-green MinSize=0 DesiredCapacity=0",
                               p.stdout)
                 self.assertNotIn("asgswap:release", self.tags("web-blue"))

@@ -1,0 +1,707 @@
+/* Plans as values: building them step by step, and rendering them as text or JSON. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "ctl_plan.h"
+#include "strutil.h"
+#include "banned.h"
+
+struct plan *plan_new(const char *command, const char *image)
+{
+	struct plan *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->from = p->to = -1;
+	p->command = strdup(command);
+	p->image = strdup(image);
+	if (!p->command || !p->image)
+		return plan_free(p);
+	return p;
+}
+
+static void step_done(struct step *st)
+{
+	free(st->text);
+	strv_free(st->groups);
+	strv_free(st->params);
+	strv_free(st->instances);
+}
+
+struct plan *plan_free(struct plan *p)
+{
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < p->n_phases; i++) {
+		for (size_t k = 0; k < p->phases[i].n; k++)
+			step_done(&p->phases[i].steps[k]);
+		free(p->phases[i].steps);
+		free(p->phases[i].title);
+	}
+	free(p->phases);
+	free(p->command);
+	free(p->image);
+	free(p->from_version);
+	free(p->to_version);
+	free(p->note);
+	free(p->done);
+	free(p);
+	return NULL;
+}
+
+static void fail(struct plan *p, int r)
+{
+	if (p->error == 0)
+		p->error = r;
+}
+
+void plan_phase(struct plan *p, unsigned number, unsigned of, const char *where, const char *fmt,
+                ...)
+{
+	struct phase *v = realloc(p->phases, (p->n_phases + 1) * sizeof(*v));
+	va_list ap;
+
+	if (!v)
+		return fail(p, -ENOMEM);
+	p->phases = v;
+	v += p->n_phases++;
+	*v = (struct phase){ .number = number, .of = of, .where = where };
+	va_start(ap, fmt);
+	v->title = strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (!v->title)
+		fail(p, -ENOMEM);
+}
+
+void plan_then(struct plan *p)
+{
+	struct phase *ph = p->n_phases ? &p->phases[p->n_phases - 1] : NULL;
+
+	if (ph && ph->n && ph->steps[ph->n - 1].round >= ph->round)
+		ph->round = ph->steps[ph->n - 1].round + 1;
+}
+
+static void set_text(struct plan *p, char **where, const char *fmt, va_list ap)
+{
+	free(*where);
+	*where = strdup_vprintf(fmt, ap);
+	if (!*where)
+		fail(p, -ENOMEM);
+}
+
+void plan_note(struct plan *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_text(p, &p->note, fmt, ap);
+	va_end(ap);
+}
+
+void plan_done(struct plan *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_text(p, &p->done, fmt, ap);
+	va_end(ap);
+}
+
+size_t plan_steps(const struct plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_phases; i++)
+		n += p->phases[i].n;
+	return n;
+}
+
+bool plan_mutates(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_phases; i++)
+		for (size_t k = 0; k < p->phases[i].n; k++)
+			if (p->phases[i].steps[k].kind != STEP_WAIT)
+				return true;
+	return false;
+}
+
+static struct step *add_step(struct plan *p, enum step_kind kind, unsigned round)
+{
+	struct phase *ph;
+	struct step *v;
+
+	if (p->n_phases == 0 || p->error)
+		return NULL;
+	ph = &p->phases[p->n_phases - 1];
+	v = realloc(ph->steps, (ph->n + 1) * sizeof(*v));
+	if (!v) {
+		fail(p, -ENOMEM);
+		return NULL;
+	}
+	ph->steps = v;
+	v += ph->n++;
+	*v = (struct step){ .kind = kind, .round = round, .set = -1 };
+	return v;
+}
+
+static struct step *vadd(struct plan *p, enum step_kind kind, const char *group, const char *fmt,
+                         va_list ap)
+{
+	struct step *st = add_step(p, kind, p->n_phases ? p->phases[p->n_phases - 1].round : 0);
+
+	if (!st)
+		return NULL;
+	st->text = strdup_vprintf(fmt, ap);
+	if (!st->text || (group && strv_extend(&st->groups, group) < 0))
+		fail(p, -ENOMEM);
+	return p->error ? NULL : st;
+}
+
+struct step *plan_call(struct plan *p, enum aws_service service, const char *action,
+                       const char *group, const char *fmt, ...)
+{
+	struct step *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = vadd(p, STEP_CALL, group, fmt, ap);
+	va_end(ap);
+	if (st) {
+		st->service = service;
+		st->action = action;
+	}
+	return st;
+}
+
+void plan_param(struct plan *p, struct step *st, const char *key, const char *value)
+{
+	if (!st)
+		return;
+	if (strv_extend(&st->params, key) < 0 || strv_extend(&st->params, value) < 0)
+		fail(p, -ENOMEM);
+}
+
+void plan_paramf(struct plan *p, struct step *st, const char *value, const char *keyfmt, ...)
+{
+	_cleanup_free_ char *key = NULL;
+	va_list ap;
+
+	if (!st)
+		return;
+	va_start(ap, keyfmt);
+	key = strdup_vprintf(keyfmt, ap);
+	va_end(ap);
+	if (!key)
+		return fail(p, -ENOMEM);
+	plan_param(p, st, key, value);
+}
+
+void plan_update(struct plan *p, const struct ctl_group *g, long min, long max, long desired)
+{
+	char a[48] = "", b[48] = "", c[48] = "";
+	struct step *st;
+
+	if (min >= 0)
+		(void)snprintf(a, sizeof(a), " MinSize=%ld", min);
+	if (max >= 0)
+		(void)snprintf(b, sizeof(b), " MaxSize=%ld", max);
+	if (desired >= 0)
+		(void)snprintf(c, sizeof(c), " DesiredCapacity=%ld", desired);
+	st = plan_call(p, AWS_SVC_AUTOSCALING, "UpdateAutoScalingGroup", g->asg->name,
+	               "UpdateAutoScalingGroup %s%s%s%s", g->asg->name, a, b, c);
+	plan_param(p, st, "AutoScalingGroupName", g->asg->name);
+	if (min >= 0)
+		plan_param(p, st, "MinSize", a + strlen(" MinSize="));
+	if (max >= 0)
+		plan_param(p, st, "MaxSize", b + strlen(" MaxSize="));
+	if (desired >= 0)
+		plan_param(p, st, "DesiredCapacity", c + strlen(" DesiredCapacity="));
+}
+
+/* The call of action in the current round that has room for one more tag, or a new one. */
+static struct step *tag_call(struct plan *p, const char *action, const char *group, const char *fmt,
+                             ...) _printf_(4, 5);
+static struct step *tag_call(struct plan *p, const char *action, const char *group, const char *fmt,
+                             ...)
+{
+	struct phase *ph = p->n_phases ? &p->phases[p->n_phases - 1] : NULL;
+	_cleanup_free_ char *item = NULL;
+	struct step *st = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	item = strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (!item || !ph)
+		return fail(p, -ENOMEM), NULL;
+	for (size_t k = 0; k < ph->n; k++) {
+		struct step *c = &ph->steps[k];
+
+		if (c->kind == STEP_CALL && c->round == ph->round && streq(c->action, action) &&
+		    c->items < PLAN_TAGS_PER_CALL)
+			st = c;
+	}
+	if (!st)
+		return plan_call(p, AWS_SVC_AUTOSCALING, action, group, "%s %s %s", action, group,
+		                 item);
+	{
+		bool same = streq(st->groups[strv_length(st->groups) - 1], group);
+		char *t = NULL;
+
+		if (asprintf(&t, "%s%s%s%s%s", st->text, same ? " " : "; ", same ? "" : group,
+		             same ? "" : " ", item) < 0)
+			return fail(p, -ENOMEM), NULL;
+		free(st->text);
+		st->text = t;
+		if (!same && strv_extend(&st->groups, group) < 0)
+			fail(p, -ENOMEM);
+	}
+	return st;
+}
+
+void plan_tag(struct plan *p, const struct ctl_group *g, const char *key, const char *value,
+              bool propagate)
+{
+	struct step *st = tag_call(p, "CreateOrUpdateTags", g->asg->name, "%s=%s%s", key, value,
+	                           propagate ? " PropagateAtLaunch=true" : "");
+	unsigned i;
+
+	if (!st)
+		return;
+	i = ++st->items;
+	plan_paramf(p, st, g->asg->name, "Tags.member.%u.ResourceId", i);
+	plan_paramf(p, st, "auto-scaling-group", "Tags.member.%u.ResourceType", i);
+	plan_paramf(p, st, key, "Tags.member.%u.Key", i);
+	plan_paramf(p, st, value, "Tags.member.%u.Value", i);
+	plan_paramf(p, st, propagate ? "true" : "false", "Tags.member.%u.PropagateAtLaunch", i);
+}
+
+void plan_untag(struct plan *p, const struct ctl_group *g, const char *key)
+{
+	struct step *st;
+	unsigned i;
+
+	if (!asg_group_tag(g->asg, key))
+		return;
+	st = tag_call(p, "DeleteTags", g->asg->name, "%s", key);
+	if (!st)
+		return;
+	i = ++st->items;
+	plan_paramf(p, st, g->asg->name, "Tags.member.%u.ResourceId", i);
+	plan_paramf(p, st, "auto-scaling-group", "Tags.member.%u.ResourceType", i);
+	plan_paramf(p, st, key, "Tags.member.%u.Key", i);
+}
+
+void plan_untag_keys(struct plan *p, const struct ctl_group *g, const char *const *keys)
+{
+	for (; *keys; keys++)
+		plan_untag(p, g, *keys);
+}
+
+void plan_instances(struct plan *p, const struct ctl_set *set, char **const *ids,
+                    const char *action, const char *flag_key, bool flag, bool destructive)
+{
+	struct phase *ph = p->n_phases ? &p->phases[p->n_phases - 1] : NULL;
+	unsigned base = ph ? ph->round : 0, last = base;
+
+	for (size_t i = 0; i < set->n; i++) {
+		const char *name = set->groups[i]->asg->name;
+		size_t n = strv_length(ids[i]);
+
+		for (size_t start = 0; start < n; start += ASG_MAX_INSTANCE_IDS) {
+			size_t m = MIN(n - start, (size_t)ASG_MAX_INSTANCE_IDS);
+			unsigned round = base + (unsigned)(start / ASG_MAX_INSTANCE_IDS);
+			struct step *st = add_step(p, STEP_CALL, round);
+
+			if (!st)
+				return;
+			last = MAX(last, round);
+			st->service = AWS_SVC_AUTOSCALING;
+			st->action = action;
+			st->destructive = destructive;
+			if (asprintf(&st->text, "%s %s%s%s%s%s (%zu instances)", action, name,
+			             flag_key ? " " : "", flag_key ? flag_key : "",
+			             flag_key ? "=" : "", flag_key ? (flag ? "true" : "false") : "",
+			             m) < 0) {
+				st->text = NULL;
+				return fail(p, -ENOMEM);
+			}
+			if (strv_extend(&st->groups, name) < 0)
+				return fail(p, -ENOMEM);
+			plan_param(p, st, "AutoScalingGroupName", name);
+			for (size_t k = 0; k < m; k++) {
+				plan_paramf(p, st, ids[i][start + k], "InstanceIds.member.%zu",
+				            k + 1);
+				if (strv_extend(&st->instances, ids[i][start + k]) < 0)
+					fail(p, -ENOMEM);
+			}
+			if (flag_key)
+				plan_param(p, st, flag_key, flag ? "true" : "false");
+		}
+	}
+	if (ph && last > base)
+		ph->round = last;
+}
+
+void plan_processes(struct plan *p, const struct ctl_group *g, const char *action,
+                    char *const *processes)
+{
+	_cleanup_(buf_free) struct buf b;
+	struct step *st;
+	size_t i = 0;
+
+	buf_init(&b, 0);
+	STRV_FOREACH(pr, processes)
+		(void)buf_printf(&b, "%s%s", b.len ? "," : "", *pr);
+	if (!b.data)
+		return fail(p, -ENOMEM);
+	st = plan_call(p, AWS_SVC_AUTOSCALING, action, g->asg->name, "%s %s %s", action,
+	               g->asg->name, b.data);
+	plan_param(p, st, "AutoScalingGroupName", g->asg->name);
+	STRV_FOREACH(pr, processes)
+		plan_paramf(p, st, *pr, "ScalingProcesses.member.%zu", ++i);
+}
+
+void plan_terminate(struct plan *p, const struct ctl_group *g, const char *id)
+{
+	/* Desired is 0 already and must stay 0: no decrement (docs/AWS-NOTES.md). */
+	struct step *st = plan_call(
+	        p, AWS_SVC_AUTOSCALING, "TerminateInstanceInAutoScalingGroup", g->asg->name,
+	        "TerminateInstanceInAutoScalingGroup %s %s ShouldDecrementDesiredCapacity=false",
+	        g->asg->name, id);
+
+	if (!st)
+		return;
+	st->destructive = true;
+	st->terminates = 1;
+	plan_param(p, st, "InstanceId", id);
+	plan_param(p, st, "ShouldDecrementDesiredCapacity", "false");
+	if (strv_extend(&st->instances, id) < 0)
+		fail(p, -ENOMEM);
+}
+
+static const struct ctl_group *canonical(const struct ctl_service *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->groups[i].asg == s->canonical)
+			return &s->groups[i];
+	return NULL;
+}
+
+void plan_release(struct plan *p, const struct ctl_service *s, int from, int to,
+                  const char *version, const char *phase)
+{
+	_cleanup_free_ char *v = NULL;
+	const char *cur = asg_group_tag(s->canonical, TAG_RELEASE);
+
+	if (asprintf(&v, "%s>%s:%s:%s", ctl_set_name(from), ctl_set_name(to), version, phase) < 0)
+		return fail(p, -ENOMEM);
+	if (!cur || !streq(cur, v)) {
+		plan_tag(p, canonical(s), TAG_RELEASE, v, false);
+		p->sets_release = true;
+	}
+}
+
+void plan_clear_release(struct plan *p, const struct ctl_service *s)
+{
+	const struct ctl_group *g = canonical(s);
+	struct step *st;
+
+	if (!p->sets_release || asg_group_tag(g->asg, TAG_RELEASE)) {
+		plan_untag(p, g, TAG_RELEASE);
+		return;
+	}
+	/* Written by a step before: not observed yet, but there by then. */
+	st = tag_call(p, "DeleteTags", g->asg->name, "%s", TAG_RELEASE);
+	if (!st)
+		return;
+	st->items++;
+	plan_paramf(p, st, g->asg->name, "Tags.member.%u.ResourceId", st->items);
+	plan_paramf(p, st, "auto-scaling-group", "Tags.member.%u.ResourceType", st->items);
+	plan_paramf(p, st, TAG_RELEASE, "Tags.member.%u.Key", st->items);
+}
+
+struct step *plan_wait(struct plan *p, const struct ctl_service *s, int set, enum ctl_wait_for what,
+                       double timeout_s, bool resync, const char *fmt, ...)
+{
+	struct step *st;
+	va_list ap;
+
+	plan_then(p);
+	va_start(ap, fmt);
+	st = vadd(p, STEP_WAIT, NULL, fmt, ap);
+	va_end(ap);
+	plan_then(p);
+	if (!st)
+		return NULL;
+	st->set = set;
+	st->what = what;
+	st->timeout_s = timeout_s;
+	st->resync = resync;
+	for (size_t i = 0; i < s->sets[set].n; i++) {
+		const struct asg_group *a = s->sets[set].groups[i]->asg;
+
+		if (strv_extend(&st->groups, a->name) < 0)
+			fail(p, -ENOMEM);
+		for (size_t k = 0; k < a->n_instances; k++)
+			if (!streq(a->instances[k].lifecycle, "Terminated") &&
+			    strv_extend(&st->instances, a->instances[k].id) < 0)
+				fail(p, -ENOMEM);
+	}
+	return p->error ? NULL : st;
+}
+
+void plan_move_scaling(struct plan *p, const struct ctl_service *s, int from_set)
+{
+	const struct ctl_set *set = &s->sets[from_set];
+	struct step *st;
+
+	plan_then(p);
+	st = plan_call(p, AWS_SVC_AUTOSCALING, "MoveScaling", NULL,
+	               "move scaling policies, scheduled actions and alarms from %s to %s "
+	               "(created on %s before they are deleted from %s)",
+	               ctl_set_name(from_set), ctl_set_name(!from_set), ctl_set_name(!from_set),
+	               ctl_set_name(from_set));
+	plan_then(p);
+	if (!st)
+		return;
+	st->kind = STEP_MOVE_SCALING;
+	st->action = NULL;
+	st->set = from_set;
+	for (size_t i = 0; i < set->n; i++)
+		if (strv_extend(&st->groups, set->groups[i]->asg->name) < 0 ||
+		    strv_extend(&st->groups,
+		                ctl_pair((struct ctl_service *)s, set->groups[i])->asg->name) < 0)
+			fail(p, -ENOMEM);
+}
+
+void plan_clear_protection(struct plan *p, const struct ctl_set *set)
+{
+	_cleanup_free_ char ***ids = calloc(set->n ? set->n : 1, sizeof(*ids));
+
+	if (!ids)
+		return fail(p, -ENOMEM);
+	for (size_t i = 0; i < set->n; i++) {
+		const struct asg_group *a = set->groups[i]->asg;
+
+		for (size_t k = 0; k < a->n_instances; k++)
+			if (a->instances[k].protected_from_scale_in &&
+			    strv_extend(&ids[i], a->instances[k].id) < 0)
+				fail(p, -ENOMEM);
+	}
+	plan_instances(p, set, ids, "SetInstanceProtection", "ProtectedFromScaleIn", false, false);
+	plan_then(p);
+	for (size_t i = 0; i < set->n; i++)
+		strv_free(ids[i]);
+}
+
+/* ---- renderings ---- */
+
+static const char *wait_name(enum ctl_wait_for w)
+{
+	switch (w) {
+	case WAIT_LIVE:
+		return "live";
+	case WAIT_STANDBY:
+		return "standby";
+	case WAIT_GONE:
+		return "gone";
+	case WAIT_SETTLED:
+		return "settled";
+	}
+	return "?";
+}
+
+static void counts(const struct plan *p, unsigned *calls, unsigned *waits, unsigned *moves,
+                   unsigned *terminate)
+{
+	*calls = *waits = *moves = *terminate = 0;
+	for (size_t i = 0; i < p->n_phases; i++)
+		for (size_t k = 0; k < p->phases[i].n; k++) {
+			const struct step *st = &p->phases[i].steps[k];
+
+			*calls += st->kind == STEP_CALL;
+			*waits += st->kind == STEP_WAIT;
+			*moves += st->kind == STEP_MOVE_SCALING;
+			*terminate += st->terminates;
+		}
+}
+
+int plan_render_text(const struct plan *p, bool color, char **ret)
+{
+	_cleanup_(buf_free) struct buf b;
+	unsigned calls, waits, moves, terminate;
+	const char *bold = color ? "\033[1m" : "", *red = color ? "\033[31m" : "",
+	           *off = color ? "\033[0m" : "";
+
+	buf_init(&b, 0);
+	(void)buf_printf(&b, "%s%s %s%s", bold, p->command, p->image, off);
+	if (p->from >= 0 && p->to >= 0)
+		(void)buf_printf(&b, ": %s (%s, %u instances) -> %s (%s, %u instances)",
+		                 ctl_set_name(p->from), p->from_version ? p->from_version : "none",
+		                 p->from_instances, ctl_set_name(p->to),
+		                 p->to_version ? p->to_version : "none", p->to_instances);
+	(void)buf_puts(&b, "\n");
+	if (plan_steps(p) == 0 && p->note)
+		(void)buf_printf(&b, "%s\n", p->note);
+	for (size_t i = 0; i < p->n_phases; i++) {
+		const struct phase *ph = &p->phases[i];
+
+		if (ph->n == 0)
+			continue;
+		if (ph->number)
+			(void)buf_printf(&b, "%s[%u/%u] %s%s\n", bold, ph->number, ph->of,
+			                 ph->title, off);
+		else
+			(void)buf_printf(&b, "%s%s%s\n", bold, ph->title, off);
+		for (size_t k = 0; k < ph->n; k++) {
+			const struct step *st = &ph->steps[k];
+
+			if (st->destructive)
+				(void)buf_printf(&b, "  %s! %s (destructive)%s\n", red, st->text,
+				                 off);
+			else if (st->kind == STEP_WAIT)
+				(void)buf_printf(&b, "    wait %s\n", st->text);
+			else
+				(void)buf_printf(&b, "    %s\n", st->text);
+		}
+	}
+	counts(p, &calls, &waits, &moves, &terminate);
+	(void)buf_printf(&b, "Plan: %u calls, %u waits, %u instances to terminate", calls, waits,
+	                 terminate);
+	if (moves)
+		(void)buf_printf(&b,
+		                 " (and %u scaling moves, their calls as many as the "
+		                 "policies, scheduled actions and alarms found then)",
+		                 moves);
+	(void)buf_puts(&b, "\n");
+	*ret = buf_steal(&b);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static cJSON *strv_json(char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	STRV_FOREACH(s, v)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*s));
+	return a;
+}
+
+static cJSON *set_json(int set, const char *version, unsigned instances)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "set", ctl_set_name(set));
+	if (version)
+		cJSON_AddStringToObject(o, "version", version);
+	else
+		cJSON_AddNullToObject(o, "version");
+	cJSON_AddNumberToObject(o, "instances", instances);
+	return o;
+}
+
+static cJSON *step_json(const struct step *st)
+{
+	cJSON *o = cJSON_CreateObject();
+	static const char *const kinds[] = { "call", "wait", "move-scaling", "gate" };
+
+	cJSON_AddStringToObject(o, "kind", kinds[st->kind]);
+	cJSON_AddNumberToObject(o, "round", st->round);
+	cJSON_AddStringToObject(o, "text", st->text);
+	cJSON_AddItemToObject(o, "groups", strv_json(st->groups));
+	if (st->kind == STEP_CALL) {
+		const struct aws_service_info *info = aws_service_info(st->service);
+		cJSON *params = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "service", info ? info->name : "?");
+		cJSON_AddStringToObject(o, "action", st->action);
+		for (size_t i = 0; st->params && st->params[i] && st->params[i + 1]; i += 2)
+			cJSON_AddStringToObject(params, st->params[i], st->params[i + 1]);
+		cJSON_AddItemToObject(o, "parameters", params);
+		cJSON_AddBoolToObject(o, "destructive", st->destructive);
+		if (st->instances)
+			cJSON_AddItemToObject(o, "instances", strv_json(st->instances));
+	} else if (st->kind == STEP_WAIT) {
+		cJSON_AddStringToObject(o, "condition", wait_name(st->what));
+		cJSON_AddStringToObject(o, "set", ctl_set_name(st->set));
+		cJSON_AddItemToObject(o, "instances", strv_json(st->instances));
+		cJSON_AddNumberToObject(o, "timeout_s", st->timeout_s);
+	} else if (st->kind == STEP_MOVE_SCALING) {
+		cJSON_AddStringToObject(o, "from", ctl_set_name(st->set));
+		cJSON_AddStringToObject(o, "to", ctl_set_name(!st->set));
+	}
+	return o;
+}
+
+int plan_render_json(const struct plan *p, char **ret)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON *phases = cJSON_CreateArray(), *summary = cJSON_CreateObject();
+	unsigned calls, waits, moves, terminate;
+
+	if (!doc || !phases || !summary) {
+		cJSON_Delete(doc);
+		cJSON_Delete(phases);
+		cJSON_Delete(summary);
+		return -ENOMEM;
+	}
+	cJSON_AddStringToObject(doc, "command", p->command);
+	cJSON_AddStringToObject(doc, "image", p->image);
+	if (p->from >= 0 && p->to >= 0) {
+		cJSON_AddItemToObject(doc, "from",
+		                      set_json(p->from, p->from_version, p->from_instances));
+		cJSON_AddItemToObject(doc, "to", set_json(p->to, p->to_version, p->to_instances));
+	}
+	if (p->note && plan_steps(p) == 0)
+		cJSON_AddStringToObject(doc, "note", p->note);
+	for (size_t i = 0; i < p->n_phases; i++) {
+		const struct phase *ph = &p->phases[i];
+		cJSON *o, *steps;
+
+		if (ph->n == 0)
+			continue;
+		o = cJSON_CreateObject();
+		steps = cJSON_CreateArray();
+		if (ph->number) {
+			cJSON_AddNumberToObject(o, "number", ph->number);
+			cJSON_AddNumberToObject(o, "of", ph->of);
+		}
+		cJSON_AddStringToObject(o, "title", ph->title);
+		for (size_t k = 0; k < ph->n; k++)
+			cJSON_AddItemToArray(steps, step_json(&ph->steps[k]));
+		cJSON_AddItemToObject(o, "steps", steps);
+		cJSON_AddItemToArray(phases, o);
+	}
+	cJSON_AddItemToObject(doc, "phases", phases);
+	counts(p, &calls, &waits, &moves, &terminate);
+	cJSON_AddNumberToObject(summary, "calls", calls);
+	cJSON_AddNumberToObject(summary, "waits", waits);
+	cJSON_AddNumberToObject(summary, "scaling_moves", moves);
+	cJSON_AddNumberToObject(summary, "instances_to_terminate", terminate);
+	cJSON_AddItemToObject(doc, "summary", summary);
+	*ret = cJSON_Print(doc);
+	cJSON_Delete(doc);
+	return *ret ? 0 : -ENOMEM;
+}
+
+int plan_explain_mixed(const struct ctl_service *s, int r, char **ret_why)
+{
+	for (int k = 0; r < 0 && ret_why && *ret_why && k < _SET_MAX; k++) {
+		_cleanup_free_ char *why = NULL;
+		char *both = NULL;
+
+		if (s->sets[k].state != CTL_MIXED || ctl_explain_set(s, k, &why) < 0 || !why)
+			continue;
+		if (asprintf(&both, "%s; %s", *ret_why, why) < 0)
+			return r;
+		free(*ret_why);
+		*ret_why = both;
+	}
+	return r;
+}
