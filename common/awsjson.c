@@ -39,9 +39,9 @@ void awsjson_parse_error(const struct http_response *r, struct aws_error *err)
 	}
 }
 
-int awsjson_call(struct aws_client *c, enum aws_service service, const char *target_prefix,
-                 const char *action, const cJSON *request, size_t max_response, bool sensitive,
-                 cJSON **ret, struct aws_error *err)
+static int call(struct aws_client *c, const char *content_type, enum aws_service service,
+                const char *target_prefix, const char *action, const cJSON *request,
+                size_t max_response, bool sensitive, cJSON **ret, struct aws_error *err)
 {
 	_cleanup_free_ char *body = NULL, *target = NULL;
 	struct http_response resp;
@@ -54,7 +54,7 @@ int awsjson_call(struct aws_client *c, enum aws_service service, const char *tar
 	struct aws_call call = {
 		.service = service,
 		.action = action,
-		.content_type = "application/x-amz-json-1.1",
+		.content_type = content_type,
 		.target = target,
 		.body = body,
 		.body_len = strlen(body),
@@ -78,4 +78,20 @@ int awsjson_call(struct aws_client *c, enum aws_service service, const char *tar
 	}
 	*ret = j;
 	return 0;
+}
+
+int awsjson_call(struct aws_client *c, enum aws_service service, const char *target_prefix,
+                 const char *action, const cJSON *request, size_t max_response, bool sensitive,
+                 cJSON **ret, struct aws_error *err)
+{
+	return call(c, "application/x-amz-json-1.1", service, target_prefix, action, request,
+	            max_response, sensitive, ret, err);
+}
+
+int awsjson10_call(struct aws_client *c, enum aws_service service, const char *target_prefix,
+                   const char *action, const cJSON *request, size_t max_response, bool sensitive,
+                   cJSON **ret, struct aws_error *err)
+{
+	return call(c, "application/x-amz-json-1.0", service, target_prefix, action, request,
+	            max_response, sensitive, ret, err);
 }

@@ -1,5 +1,6 @@
 /*
- * The AWS JSON 1.1 protocol (ECR, SSM, Secrets Manager): a POST of a JSON document to the
+ * The AWS JSON protocols, 1.1 (ECR, SSM, Secrets Manager) and 1.0 (DynamoDB), which differ
+ * only in the Content-Type: a POST of a JSON document to the
  * service endpoint with X-Amz-Target PREFIX.ACTION, an answer that is one JSON document,
  * errors as {"__type": "...#Code", "message": "..."}.
  */
@@ -19,6 +20,11 @@ struct cJSON;
 int awsjson_call(struct aws_client *c, enum aws_service service, const char *target_prefix,
                  const char *action, const struct cJSON *request, size_t max_response,
                  bool sensitive, struct cJSON **ret, struct aws_error *err);
+
+/* The same over JSON 1.0. */
+int awsjson10_call(struct aws_client *c, enum aws_service service, const char *target_prefix,
+                   const char *action, const struct cJSON *request, size_t max_response,
+                   bool sensitive, struct cJSON **ret, struct aws_error *err);
 
 /* Fills err from a JSON protocol error body. */
 void awsjson_parse_error(const struct http_response *r, struct aws_error *err);

@@ -46,6 +46,9 @@ static const struct service_row services[_AWS_SVC_MAX] = {
 	[AWS_SVC_SECRETSMANAGER] = { { "secretsmanager", "SECRETS_MANAGER", "secrets_manager",
 	                               "secretsmanager", "secretsmanager", "2017-10-17" },
 	                             "AWS_ENDPOINT_URL_SECRETS_MANAGER" },
+	[AWS_SVC_DYNAMODB] = { { "dynamodb", "DYNAMODB", "dynamodb", "dynamodb", "dynamodb",
+	                         "2012-08-10" },
+	                       "AWS_ENDPOINT_URL_DYNAMODB" },
 };
 
 const struct aws_service_info *aws_service_info(enum aws_service s)

@@ -21,6 +21,7 @@ enum aws_service {
 	AWS_SVC_ECR,
 	AWS_SVC_SSM,
 	AWS_SVC_SECRETSMANAGER,
+	AWS_SVC_DYNAMODB,
 	_AWS_SVC_MAX
 };
 

@@ -171,6 +171,8 @@ static void test_service_info(void **state)
 		{ AWS_SVC_SSM, "ssm", "SSM", "ssm", "ssm", "ssm", "2014-11-06" },
 		{ AWS_SVC_SECRETSMANAGER, "secretsmanager", "SECRETS_MANAGER", "secrets_manager",
 		  "secretsmanager", "secretsmanager", "2017-10-17" },
+		{ AWS_SVC_DYNAMODB, "dynamodb", "DYNAMODB", "dynamodb", "dynamodb", "dynamodb",
+		  "2012-08-10" },
 	};
 
 	(void)state;
