@@ -507,8 +507,8 @@ static int ddb_call(struct aws_client *c, const char *action, const cJSON *req, 
 	return 0;
 }
 
-int ddb_put_item(struct aws_client *c, const char *table, const struct ddb_item *item,
-                 const struct ddb_expr *cond, struct aws_error *err)
+int ddb_put_request(const char *table, const struct ddb_item *item, const struct ddb_expr *cond,
+                    cJSON **ret, struct aws_error *err)
 {
 	_cleanup_json_ cJSON *req = NULL;
 	int r;
@@ -519,12 +519,14 @@ int ddb_put_item(struct aws_client *c, const char *table, const struct ddb_item 
 	r = add_map(req, "Item", item);
 	if (r >= 0)
 		r = add_expr(req, "ConditionExpression", cond, err);
-	return r < 0 ? r : ddb_call(c, "PutItem", req, NULL, err);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(req);
+	return 0;
 }
 
-int ddb_update_item(struct aws_client *c, const char *table, const struct ddb_item *key,
-                    const struct ddb_expr *update, const struct ddb_expr *cond,
-                    struct aws_error *err)
+int ddb_update_request(const char *table, const struct ddb_item *key, const struct ddb_expr *update,
+                       const struct ddb_expr *cond, cJSON **ret, struct aws_error *err)
 {
 	_cleanup_json_ cJSON *req = NULL;
 	int r;
@@ -539,11 +541,14 @@ int ddb_update_item(struct aws_client *c, const char *table, const struct ddb_it
 		r = add_expr(req, "UpdateExpression", update, err);
 	if (r >= 0)
 		r = add_expr(req, "ConditionExpression", cond, err);
-	return r < 0 ? r : ddb_call(c, "UpdateItem", req, NULL, err);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(req);
+	return 0;
 }
 
-int ddb_delete_item(struct aws_client *c, const char *table, const struct ddb_item *key,
-                    const struct ddb_expr *cond, struct aws_error *err)
+int ddb_delete_request(const char *table, const struct ddb_item *key, const struct ddb_expr *cond,
+                       cJSON **ret, struct aws_error *err)
 {
 	_cleanup_json_ cJSON *req = NULL;
 	int r;
@@ -554,6 +559,37 @@ int ddb_delete_item(struct aws_client *c, const char *table, const struct ddb_it
 	r = add_map(req, "Key", key);
 	if (r >= 0)
 		r = add_expr(req, "ConditionExpression", cond, err);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(req);
+	return 0;
+}
+
+int ddb_put_item(struct aws_client *c, const char *table, const struct ddb_item *item,
+                 const struct ddb_expr *cond, struct aws_error *err)
+{
+	_cleanup_json_ cJSON *req = NULL;
+	int r = ddb_put_request(table, item, cond, &req, err);
+
+	return r < 0 ? r : ddb_call(c, "PutItem", req, NULL, err);
+}
+
+int ddb_update_item(struct aws_client *c, const char *table, const struct ddb_item *key,
+                    const struct ddb_expr *update, const struct ddb_expr *cond,
+                    struct aws_error *err)
+{
+	_cleanup_json_ cJSON *req = NULL;
+	int r = ddb_update_request(table, key, update, cond, &req, err);
+
+	return r < 0 ? r : ddb_call(c, "UpdateItem", req, NULL, err);
+}
+
+int ddb_delete_item(struct aws_client *c, const char *table, const struct ddb_item *key,
+                    const struct ddb_expr *cond, struct aws_error *err)
+{
+	_cleanup_json_ cJSON *req = NULL;
+	int r = ddb_delete_request(table, key, cond, &req, err);
+
 	return r < 0 ? r : ddb_call(c, "DeleteItem", req, NULL, err);
 }
 
@@ -619,6 +655,28 @@ int ddb_query_page_from_json(const cJSON *j, struct ddb_items *items, size_t max
 	return 0;
 }
 
+int ddb_query_request(const struct ddb_query *q, const struct ddb_item *start, size_t limit,
+                      cJSON **ret, struct aws_error *err)
+{
+	_cleanup_json_ cJSON *req = NULL;
+	int r;
+
+	if (!q->key.expression)
+		return aws_error_set(err, -EINVAL, NULL, "Query without a key condition");
+	req = request_new(q->table, &r, err);
+	if (!req)
+		return r;
+	r = add_expr(req, "KeyConditionExpression", &q->key, err);
+	if (r < 0)
+		return r;
+	if (!cJSON_AddBoolToObject(req, "ScanIndexForward", q->forward) ||
+	    (limit && !cJSON_AddNumberToObject(req, "Limit", (double)limit)) ||
+	    (start && add_map(req, "ExclusiveStartKey", start) < 0))
+		return -ENOMEM;
+	*ret = TAKE_PTR(req);
+	return 0;
+}
+
 int ddb_query(struct aws_client *c, const struct ddb_query *q, struct ddb_items *ret,
               unsigned *ret_pages, struct aws_error *err)
 {
@@ -628,8 +686,6 @@ int ddb_query(struct aws_client *c, const struct ddb_query *q, struct ddb_items 
 	unsigned page;
 	int r;
 
-	if (!q->key.expression)
-		return aws_error_set(err, -EINVAL, NULL, "Query without a key condition");
 	for (page = 0; items.n < max; page++) {
 		_cleanup_json_ cJSON *req = NULL, *resp = NULL;
 		size_t limit = max - items.n;
@@ -640,17 +696,10 @@ int ddb_query(struct aws_client *c, const struct ddb_query *q, struct ddb_items 
 			                     DDB_MAX_PAGES);
 		if (q->page_size && q->page_size < limit)
 			limit = q->page_size;
-		req = request_new(q->table, &r, err);
-		if (!req)
-			return r;
-		r = add_expr(req, "KeyConditionExpression", &q->key, err);
+		r = ddb_query_request(q, start, q->page_size || q->max_items ? limit : 0, &req,
+		                      err);
 		if (r < 0)
 			return r;
-		if (!cJSON_AddBoolToObject(req, "ScanIndexForward", q->forward) ||
-		    ((q->page_size || q->max_items) &&
-		     !cJSON_AddNumberToObject(req, "Limit", (double)limit)) ||
-		    (start && add_map(req, "ExclusiveStartKey", start) < 0))
-			return -ENOMEM;
 		r = ddb_call(c, "Query", req, &resp, err);
 		if (r < 0)
 			return r;
@@ -671,8 +720,8 @@ int ddb_query(struct aws_client *c, const struct ddb_query *q, struct ddb_items 
 	return 0;
 }
 
-int ddb_create_table(struct aws_client *c, const char *table, const char *pk, const char *sk,
-                     struct aws_error *err)
+int ddb_create_table_request(const char *table, const char *pk, const char *sk, cJSON **ret,
+                             struct aws_error *err)
 {
 	_cleanup_json_ cJSON *req = NULL;
 	cJSON *defs, *schema;
@@ -705,7 +754,17 @@ int ddb_create_table(struct aws_client *c, const char *table, const char *pk, co
 		    !cJSON_AddStringToObject(k, "KeyType", keys[i][2]))
 			return -ENOMEM;
 	}
-	return ddb_call(c, "CreateTable", req, NULL, err);
+	*ret = TAKE_PTR(req);
+	return 0;
+}
+
+int ddb_create_table(struct aws_client *c, const char *table, const char *pk, const char *sk,
+                     struct aws_error *err)
+{
+	_cleanup_json_ cJSON *req = NULL;
+	int r = ddb_create_table_request(table, pk, sk, &req, err);
+
+	return r < 0 ? r : ddb_call(c, "CreateTable", req, NULL, err);
 }
 
 static const char *const table_status_names[] = {

@@ -104,6 +104,15 @@ int ddb_delete_item(struct aws_client *c, const char *table, const struct ddb_it
 int ddb_get_item(struct aws_client *c, const char *table, const struct ddb_item *key,
                  struct ddb_item **ret, struct aws_error *err);
 
+/* The request documents of the calls above, built without sending (0 with *ret, or -EINVAL
+ * with err set for a bad table name, expression, name pair or value key). */
+int ddb_put_request(const char *table, const struct ddb_item *item, const struct ddb_expr *cond,
+                    struct cJSON **ret, struct aws_error *err);
+int ddb_update_request(const char *table, const struct ddb_item *key, const struct ddb_expr *update,
+                       const struct ddb_expr *cond, struct cJSON **ret, struct aws_error *err);
+int ddb_delete_request(const char *table, const struct ddb_item *key, const struct ddb_expr *cond,
+                       struct cJSON **ret, struct aws_error *err);
+
 struct ddb_items {
 	struct ddb_item **v;
 	size_t n;
@@ -123,6 +132,9 @@ struct ddb_query {
  * DDB_MAX_ITEMS or DDB_MAX_PAGES, -ENOENT, -EBADMSG or what aws_call() returns. */
 int ddb_query(struct aws_client *c, const struct ddb_query *q, struct ddb_items *ret,
               unsigned *ret_pages, struct aws_error *err);
+/* One page's request: Limit when limit > 0, ExclusiveStartKey when start is not NULL. */
+int ddb_query_request(const struct ddb_query *q, const struct ddb_item *start, size_t limit,
+                      struct cJSON **ret, struct aws_error *err);
 /* One Query answer: its Items appended to items (not beyond max items in all), its
  * LastEvaluatedKey in *ret_last (NULL at the end). -EBADMSG (err set) or -E2BIG. */
 int ddb_query_page_from_json(const struct cJSON *j, struct ddb_items *items, size_t max,
@@ -132,6 +144,8 @@ int ddb_query_page_from_json(const struct cJSON *j, struct ddb_items *items, siz
  * sort key sk (NULL: none). -EALREADY when it exists (ResourceInUseException). */
 int ddb_create_table(struct aws_client *c, const char *table, const char *pk, const char *sk,
                      struct aws_error *err);
+int ddb_create_table_request(const char *table, const char *pk, const char *sk, struct cJSON **ret,
+                             struct aws_error *err);
 
 enum ddb_table_status {
 	DDB_TABLE_CREATING,
