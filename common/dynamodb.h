@@ -89,7 +89,9 @@ struct ddb_expr {
  * Item writes. cond may be NULL (unconditional). 0; -EEXIST when the condition was false
  * (err->code ConditionalCheckFailedException, kept with its message); -ENOENT for a table
  * that does not exist (ResourceNotFoundException); otherwise what aws_call() returns, or
- * -EBADMSG for an answer that is not a JSON object.
+ * -EBADMSG for an answer that is not a JSON object. A write whose answer was lost is retried
+ * and may then fail its condition on its own first attempt: a lock taker tells by reading
+ * the item back (ddb_get_item) and comparing its nonce.
  */
 int ddb_put_item(struct aws_client *c, const char *table, const struct ddb_item *item,
                  const struct ddb_expr *cond, struct aws_error *err);

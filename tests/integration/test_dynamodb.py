@@ -188,6 +188,18 @@ class DynamoDBTest(unittest.TestCase):
         self.assertEqual(self.proxy.calls().get("PutItem"), 3)
         self.assertEqual(self.item("lock#web", 0)["holder"], {"S": "a"})
 
+    def test_a_retry_after_a_lost_answer_reads_as_a_false_condition(self):
+        # The first attempt lands but its answer is lost; the retry then finds the item it
+        # wrote itself. A caller that takes a lock must read the item (GetItem) to tell.
+        self.proxy.add_rule(type="drop", action="PutItem", count=1, forward=True)
+        p = self.ddbcall("put", "--cond", "attribute_not_exists(pk)", TABLE, "pk=S:lock#web",
+                         "sk=N:0", "holder=S:a", url=self.proxy.url)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(self.proxy.calls().get("PutItem"), 2)
+        self.assertEqual(self.item("lock#web", 0)["holder"], {"S": "a"})
+        p = self.ddbcall("get", TABLE, "pk=S:lock#web", "sk=N:0", url=self.proxy.url)
+        self.assertEqual(json.loads(p.stdout)["holder"], {"S": "a"})
+
     def test_a_condition_failure_is_not_retried(self):
         self.assertEqual(self.put_lock(1000, "a").returncode, 0)
         p = self.ddbcall("put", "--cond", "attribute_not_exists(pk)", TABLE, "pk=S:lock#web",
