@@ -3,7 +3,9 @@
 conditional writes and their distinct failure, the expired-lock condition, a paginated
 Query newest first, and CreateTable + ACTIVE + TTL."""
 import json
+import threading
 import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import bed
 from faultproxy import FaultProxy
@@ -239,6 +241,39 @@ class DynamoDBTest(unittest.TestCase):
         self.assertEqual(p.returncode, 4, p.stderr)
         self.assertIn("Query: more than 1000 pages", p.stderr)
         self.assertEqual(self.proxy.calls().get("Query"), 1000)
+
+
+class WireTest(unittest.TestCase):
+    """What goes on the wire, seen by a loopback server of the test's own."""
+
+    def test_json_1_0_with_the_target_and_the_dynamodb_signature(self):
+        seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                seen.append((self.path, dict(self.headers), json.loads(body)))
+                bed.send_body(self, 200, b"{}", "application/x-amz-json-1.0")
+
+            def log_message(self, *args):
+                pass
+
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        p = bed.run("ddbcall", "put", "--cond", "attribute_not_exists(pk)", TABLE, "pk=S:web",
+                    env=bed.base_env(AWS_ENDPOINT_URL_DYNAMODB=f"http://127.0.0.1:{srv.server_port}"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        (path, headers, body), = seen
+        self.assertEqual(path, "/")
+        self.assertEqual(headers["Content-Type"], "application/x-amz-json-1.0")
+        self.assertEqual(headers["X-Amz-Target"], "DynamoDB_20120810.PutItem")
+        self.assertRegex(headers["Authorization"],
+                         r"^AWS4-HMAC-SHA256 Credential=AKIDTESTBED/\d{8}/us-east-1/dynamodb/"
+                         r"aws4_request, SignedHeaders=[^ ]*x-amz-target")
+        self.assertEqual(body, {"TableName": TABLE, "Item": {"pk": {"S": "web"}},
+                                "ConditionExpression": "attribute_not_exists(pk)"})
 
 
 if __name__ == "__main__":
