@@ -56,7 +56,7 @@ DEFINE_POINTER_CLEANUP_FUNC(struct ddb_item, ddb_item_free)
 int ddb_item_add_s(struct ddb_item *it, const char *name, const char *s);
 int ddb_item_add_n(struct ddb_item *it, const char *name, const char *n);
 int ddb_item_add_i64(struct ddb_item *it, const char *name, int64_t v);
-/* An empty L attribute; *ret_list points at it until the next addition to it. */
+/* An empty L attribute; *ret_list stays valid until another attribute is added to it. */
 int ddb_item_add_l(struct ddb_item *it, const char *name, struct ddb_value **ret_list);
 /* Appends an empty M to list (an L) and gives it in *ret_map. */
 int ddb_list_append_m(struct ddb_value *list, struct ddb_item **ret_map);
