@@ -74,7 +74,7 @@ int buf_putc(struct buf *b, char c)
 	return buf_append(b, &c, 1);
 }
 
-static int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+_printf_(2, 0) static int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list aq;
 	int n, r;
