@@ -276,7 +276,15 @@ class Housekeeping(unittest.TestCase):
         sections = re.findall(r"^## (.+)$", doc, re.M)
         self.assertEqual([t for t in self.DESIGN_SECTIONS if t not in sections], [])
         plans = doc.split("## Plans and the executor", 1)[1].split("\n## ", 1)[0]
-        self.assertIn("Placeholder", plans)
+        for f in ("ctl_plan.h", "ctl_exec.c", "ctl_plan_deploy.c", "ctl_plan_rollback.c",
+                  "ctl_plan_finalize.c"):
+            self.assertIn(f, plans)
+        # Every file of the tree the design names is there.
+        named = set(re.findall(r"\b((?:common|controller|agent|tests|packaging|cloud-init)/"
+                               r"[\w./-]*\w\.(?:c|h|py|sh|json|yaml|conf|md))\b", doc))
+        self.assertGreater(len(named), 10)
+        self.assertEqual(sorted(n for n in named
+                                if not os.path.exists(os.path.join(bed.TOP, n))), [])
         with open(os.path.join(bed.TOP, "controller", "ctl.h")) as f:
             ctl_h = f.read()
         with open(os.path.join(bed.TOP, "controller", "ctl_observe.c")) as f:
