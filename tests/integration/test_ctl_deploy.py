@@ -549,6 +549,24 @@ class RobustWaitTest(CtlCase):
         self.assertEqual(self.status()["live"], "green")
         self.assertEqual(self.states("web-blue"), ["Standby"])
 
+    def test_phases_and_progress_keep_their_order_in_one_log(self):
+        """stdout (phases) and stderr (progress) into one pipe, as in a CI log: each phase
+        line comes before the waiting it announces."""
+        self.pair("web", live=2)
+        self.moto.set_delays(pending=0.5, entering_standby=0.5)
+        p = subprocess.run([bed.binary("asgswap"), "deploy", IMAGE, "2.0", *FAST],
+                           env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        lines = p.stdout.splitlines()
+
+        def first(needle):
+            return next(i for i, ln in enumerate(lines) if needle in ln)
+        self.assertLess(first("[2/4] launching green"), first("waiting for green:"), lines)
+        self.assertLess(first("waiting for green:"), first("[3/4] moving scaling"), lines)
+        self.assertLess(first("[4/4] blue to Standby"), first("waiting for blue:"), lines)
+        self.assertLess(first("waiting for blue:"), first("done in"), lines)
+
     def test_waiting_off_a_terminal_says_it_is_alive(self):
         """Off a terminal, a timestamped line per change and at least every 15 s: per group
         have/want, each missing instance with its state, the time spent and left."""
