@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,22 +15,51 @@ void lb_targets_done(struct lb_targets *t)
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->v[i].id);
 		free(t->v[i].state);
+		free(t->v[i].reason);
 	}
 	free(t->v);
 	*t = (struct lb_targets){ 0 };
 }
 
-const char *lb_targets_state(const struct lb_targets *t, const char *id)
+static const struct lb_target *find_target(const struct lb_targets *t, const char *id)
 {
 	for (size_t i = 0; i < t->n; i++)
 		if (streq(t->v[i].id, id))
-			return t->v[i].state;
+			return &t->v[i];
 	return NULL;
 }
 
-/* Appends (id, state) read from the children id_path and state_path of each member. */
+const char *lb_targets_state(const struct lb_targets *t, const char *id)
+{
+	const struct lb_target *x = find_target(t, id);
+
+	return x ? x->state : NULL;
+}
+
+const char *lb_targets_reason(const struct lb_targets *t, const char *id)
+{
+	const struct lb_target *x = find_target(t, id);
+
+	return x ? x->reason : NULL;
+}
+
+/* A reason code is shown in messages: only a short token of [A-Za-z0-9._:-] is kept. */
+static char *reason_text(xmlNode *n)
+{
+	_cleanup_free_ char *s = n ? xml_text(n) : NULL;
+
+	if (!s || !*s || strlen(s) > 64 || streq(s, "N/A"))
+		return NULL;
+	for (const char *p = s; *p; p++)
+		if (!(isalnum((unsigned char)*p) || strchr("._:-", *p)))
+			return NULL;
+	return TAKE_PTR(s);
+}
+
+/* Appends (id, state, reason) read from the children id_path, state_path and reason_path of
+ * each member. */
 static int targets_from(const struct query_items *items, const char *id_path,
-                        const char *state_path, struct lb_targets *ret)
+                        const char *state_path, const char *reason_path, struct lb_targets *ret)
 {
 	struct lb_targets t = { 0 };
 
@@ -46,6 +76,7 @@ static int targets_from(const struct query_items *items, const char *id_path,
 			continue;
 		t.v[t.n].id = xml_text(id);
 		t.v[t.n].state = st ? xml_text(st) : strdup("Unknown");
+		t.v[t.n].reason = reason_text(xml_path(items->nodes[i], reason_path));
 		if (!t.v[t.n].id || !t.v[t.n].state) {
 			t.n++;
 			lb_targets_done(&t);
@@ -58,7 +89,7 @@ static int targets_from(const struct query_items *items, const char *id_path,
 }
 
 static int targets_from_doc(xmlDoc *doc, const char *list, const char *id_path,
-                            const char *state_path, struct lb_targets *ret)
+                            const char *state_path, const char *reason_path, struct lb_targets *ret)
 {
 	struct query_items items = { 0 };
 	xmlNode *l = xml_find(xmlDocGetRootElement(doc), list);
@@ -77,7 +108,7 @@ static int targets_from_doc(xmlDoc *doc, const char *list, const char *id_path,
 	XML_FOREACH_CHILD(m, l, "member")
 		if (items.n < count)
 			items.nodes[items.n++] = m;
-	r = targets_from(&items, id_path, state_path, ret);
+	r = targets_from(&items, id_path, state_path, reason_path, ret);
 	free(items.nodes);
 	return r;
 }
@@ -104,13 +135,13 @@ int elbv2_query_target_health(struct query *q, const char *target_group_arn)
 
 int elb_instance_health_parse(xmlDoc *doc, struct lb_targets *ret)
 {
-	return targets_from_doc(doc, "InstanceStates", "InstanceId", "State", ret);
+	return targets_from_doc(doc, "InstanceStates", "InstanceId", "State", "ReasonCode", ret);
 }
 
 int elbv2_target_health_parse(xmlDoc *doc, struct lb_targets *ret)
 {
 	return targets_from_doc(doc, "TargetHealthDescriptions", "Target/Id", "TargetHealth/State",
-	                        ret);
+	                        "TargetHealth/Reason", ret);
 }
 
 void elbv2_target_groups_done(struct elbv2_target_groups *t)

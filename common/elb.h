@@ -15,6 +15,7 @@
 struct lb_target {
 	char *id;
 	char *state;
+	char *reason; /* ELBv2 Reason (Target.FailedHealthChecks...), classic ReasonCode; or NULL */
 };
 
 struct lb_targets {
@@ -24,6 +25,8 @@ struct lb_targets {
 void lb_targets_done(struct lb_targets *t);
 /* The state of instance id, or NULL when the load balancer does not know it. */
 const char *lb_targets_state(const struct lb_targets *t, const char *id);
+/* Why the load balancer holds instance id out of service, or NULL. */
+const char *lb_targets_reason(const struct lb_targets *t, const char *id);
 
 /* The same two calls for aws_query_many(): build q (query_init'ed here), then parse the
  * answer (these calls answer in one page). */

@@ -80,6 +80,7 @@ const char *ctl_set_name(int set);
 struct ctl_instance {
 	const struct asg_instance *asg;
 	char *health; /* healthy, unhealthy, initial, draining, unregistered, unknown, n/a */
+	char *reason; /* the load balancer's reason code for that health, or NULL */
 	bool serving; /* InService, ASG-healthy, healthy in every load balancer */
 };
 

@@ -142,6 +142,8 @@ static void stragglers(struct buf *b, const struct ctl_group *g, enum ctl_wait_f
 		(void)buf_printf(b, "%s%s %s", shown > 1 ? ", " : " (", a->instances[k].id, l);
 		if (what == WAIT_LIVE && h && !streq(h, "healthy") && !streq(h, "n/a"))
 			(void)buf_printf(b, " %s", h);
+		if (what == WAIT_LIVE && h && g->instances[k].reason)
+			(void)buf_printf(b, " (%s)", g->instances[k].reason);
 	}
 	if (more)
 		(void)buf_printf(b, ", %u more", more);

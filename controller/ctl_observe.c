@@ -120,8 +120,10 @@ void ctl_service_done(struct ctl_service *s)
 	for (size_t i = 0; i < s->n; i++) {
 		struct ctl_group *g = &s->groups[i];
 
-		for (size_t k = 0; g->instances && k < g->asg->n_instances; k++)
+		for (size_t k = 0; g->instances && k < g->asg->n_instances; k++) {
 			free(g->instances[k].health);
+			free(g->instances[k].reason);
+		}
 		free(g->instances);
 		free(g->base);
 		strv_free(g->tg_names);
@@ -206,6 +208,8 @@ static int group_health(struct ctl_group *g, bool ask_lbs, struct lb_targets *co
 
 				if (!streq(w, "healthy")) {
 					h = w;
+					in->reason = strdup_or_null(
+					        lb_targets_reason(lbs[i], in->asg->id));
 					break;
 				}
 			}

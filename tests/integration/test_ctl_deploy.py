@@ -506,6 +506,26 @@ class RobustWaitTest(CtlCase):
         self.addCleanup(proc.wait)
         return proc
 
+    def test_a_waiting_line_gives_the_load_balancers_reason(self):
+        """An unhealthy new instance is named with the reason its target group gives
+        (TargetHealth.Reason), in the progress and in the timeout's stragglers."""
+        tgs, _ = self.pair("web", live=1)
+        self.moto.set_delays(healthy=None)  # new targets stay `initial` unless set
+        for i in self.describe("web-blue")["Instances"]:
+            self.moto.set_target_health(tgs[0], i["InstanceId"], "healthy")
+        proc = self.background("deploy", IMAGE, "2.0", "--poll", "0.2", "--timeout", "6")
+
+        def mark_unhealthy():
+            ids = [i["InstanceId"] for i in self.describe("web-green")["Instances"]]
+            return ids and all(self.moto.set_target_health(
+                tgs[0], i, "unhealthy", reason="Target.FailedHealthChecks",
+                if_registered=True)["applied"] for i in ids)
+        bed.wait_until(mark_unhealthy, timeout=20, what="the new instance registered")
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertRegex(err, r"still waiting for: web-green 0/1 healthy \(i-\w+ InService "
+                              r"unhealthy \(Target\.FailedHealthChecks\)\)")
+
     def test_live_set_grows_just_before_the_switch(self):
         """An operator scales the live set out while the old set is about to enter Standby
         (its EnterStandby computed already): the release ends with the new set at the

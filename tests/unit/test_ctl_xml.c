@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "autoscaling.h"
+#include "elb.h"
 #include "query.h"
 #include "strutil.h"
 #include "xml.h"
@@ -35,6 +36,49 @@ static xmlNode *root_of(const char *s, xmlDoc **doc)
 {
 	assert_int_equal(xml_parse(s, strlen(s), doc), 0);
 	return xmlDocGetRootElement(*doc);
+}
+
+/* The reason a load balancer gives is kept when it is a short code, and dropped when it is
+ * not one (it is repeated in messages). */
+static void test_lb_reasons(void **state)
+{
+	static const char tg[] =
+	        "<DescribeTargetHealthResponse><DescribeTargetHealthResult>"
+	        "<TargetHealthDescriptions>"
+	        "<member><Target><Id>i-1</Id></Target><TargetHealth><State>unhealthy</State>"
+	        "<Reason>Target.FailedHealthChecks</Reason></TargetHealth></member>"
+	        "<member><Target><Id>i-2</Id></Target><TargetHealth><State>initial</State>"
+	        "<Reason>bad reason; rm -rf</Reason></TargetHealth></member>"
+	        "<member><Target><Id>i-3</Id></Target><TargetHealth><State>healthy</State>"
+	        "</TargetHealth></member>"
+	        "</TargetHealthDescriptions></DescribeTargetHealthResult>"
+	        "</DescribeTargetHealthResponse>";
+	static const char clb[] =
+	        "<DescribeInstanceHealthResponse><DescribeInstanceHealthResult><InstanceStates>"
+	        "<member><InstanceId>i-4</InstanceId><State>OutOfService</State>"
+	        "<ReasonCode>Instance</ReasonCode></member>"
+	        "<member><InstanceId>i-5</InstanceId><State>InService</State>"
+	        "<ReasonCode>N/A</ReasonCode></member>"
+	        "</InstanceStates></DescribeInstanceHealthResult></DescribeInstanceHealthResponse>";
+	struct lb_targets t = { 0 }, c = { 0 };
+	xmlDoc *doc = NULL, *doc2 = NULL;
+
+	(void)state;
+	(void)root_of(tg, &doc);
+	assert_int_equal(elbv2_target_health_parse(doc, &t), 0);
+	assert_string_equal(lb_targets_state(&t, "i-1"), "unhealthy");
+	assert_string_equal(lb_targets_reason(&t, "i-1"), "Target.FailedHealthChecks");
+	assert_null(lb_targets_reason(&t, "i-2"));
+	assert_null(lb_targets_reason(&t, "i-3"));
+	assert_null(lb_targets_reason(&t, "i-9"));
+	(void)root_of(clb, &doc2);
+	assert_int_equal(elb_instance_health_parse(doc2, &c), 0);
+	assert_string_equal(lb_targets_reason(&c, "i-4"), "Instance");
+	assert_null(lb_targets_reason(&c, "i-5"));
+	lb_targets_done(&t);
+	lb_targets_done(&c);
+	xmlFreeDoc(doc);
+	xmlFreeDoc(doc2);
 }
 
 static void test_group_parse(void **state)
@@ -183,6 +227,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_group_parse),
+		cmocka_unit_test(test_lb_reasons),
 		cmocka_unit_test(test_group_parse_refuses_bad_members),
 		cmocka_unit_test(test_group_parse_warm_pool),
 		cmocka_unit_test(test_query_from_xml),
