@@ -106,135 +106,6 @@ static bool reached(const struct ctl_set *set, enum ctl_wait_for what)
 	return false;
 }
 
-/* The instances of a that the wait still waits for, "id state" each (at most a few). */
-static void stragglers(struct buf *b, const struct ctl_group *g, enum ctl_wait_for what)
-{
-	const struct asg_group *a = g->asg;
-	unsigned shown = 0, more = 0;
-
-	for (size_t k = 0; k < a->n_instances; k++) {
-		const char *l = a->instances[k].lifecycle;
-		const char *h = g->instances ? g->instances[k].health : NULL;
-		bool missing;
-
-		if (streq(l, "Terminated"))
-			continue;
-		switch (what) {
-		case WAIT_LIVE:
-			missing = !g->instances || !g->instances[k].serving;
-			break;
-		case WAIT_STANDBY:
-			missing = !streq(l, "Standby");
-			break;
-		case WAIT_SETTLED:
-			missing = startswith(l, "Pending") || streq(l, "EnteringStandby") ||
-			          startswith(l, "Terminating") || startswith(l, "Detaching");
-			break;
-		default:
-			missing = true;
-		}
-		if (!missing)
-			continue;
-		if (shown++ >= 3) {
-			more++;
-			continue;
-		}
-		(void)buf_printf(b, "%s%s %s", shown > 1 ? ", " : " (", a->instances[k].id, l);
-		if (what == WAIT_LIVE && h && !streq(h, "healthy") && !streq(h, "n/a"))
-			(void)buf_printf(b, " %s", h);
-		if (what == WAIT_LIVE && h && g->instances[k].reason)
-			(void)buf_printf(b, " (%s)", g->instances[k].reason);
-	}
-	if (more)
-		(void)buf_printf(b, ", %u more", more);
-	if (shown)
-		(void)buf_puts(b, ")");
-}
-
-/* "web-green 1/2 (i-1 Pending), api-green 1/1": per group what it has and wants. */
-static char *wait_line(const struct ctl_set *set, enum ctl_wait_for what)
-{
-	_cleanup_(buf_free) struct buf b;
-
-	buf_init(&b, 0);
-	for (size_t i = 0; i < set->n; i++) {
-		const struct ctl_group *g = set->groups[i];
-		const struct asg_group *a = g->asg;
-		unsigned have = 0, want = 0;
-
-		for (size_t k = 0; k < a->n_instances; k++) {
-			const char *l = a->instances[k].lifecycle;
-
-			if (streq(l, "Terminated"))
-				continue;
-			want++;
-			have += what == WAIT_STANDBY && streq(l, "Standby");
-		}
-		if (what == WAIT_LIVE) {
-			have = g->serving;
-			want = a->desired;
-		}
-		(void)buf_printf(&b, "%s%s ", i ? ", " : "", a->name);
-		if (what == WAIT_GONE || what == WAIT_SETTLED)
-			(void)buf_printf(&b, "%u left", want);
-		else
-			(void)buf_printf(&b, "%u/%u %s", have, want,
-			                 what == WAIT_LIVE ? "healthy" : "standby");
-		stragglers(&b, g, what);
-	}
-	return buf_steal(&b);
-}
-
-/* The progress line shown on a terminal, cleared before anything else is written. */
-static bool progress_shown;
-
-void ctl_progress_clear(void)
-{
-	if (!progress_shown)
-		return;
-	(void)fputs("\r\033[K", stderr);
-	(void)fflush(stderr);
-	progress_shown = false;
-}
-
-static bool fancy_terminal(void)
-{
-	const char *term = getenv("TERM");
-
-	return isatty(STDERR_FILENO) && term && *term && !streq(term, "dumb");
-}
-
-#define HEARTBEAT_S 15.0
-
-static void progress(struct ctl_context *ctx, const struct ctl_set *set, int k,
-                     enum ctl_wait_for what, double elapsed, double left, char **last,
-                     double *last_at)
-{
-	_cleanup_free_ char *line = wait_line(set, what);
-
-	if (!line || ctx->o->quiet)
-		goto keep;
-	if (fancy_terminal()) {
-		(void)fprintf(stderr, "\r\033[Kwaiting for %s: %s; %.0f s, %.0f s left",
-		              ctl_set_name(k), line, elapsed, left > 0 ? left : 0);
-		(void)fflush(stderr);
-		progress_shown = true;
-	} else if (!*last || !streq(*last, line) || elapsed - *last_at >= HEARTBEAT_S) {
-		/* A CI log shows that the run is alive, even when nothing changed. */
-		char stamp[32];
-		time_t now = time(NULL);
-		struct tm tm;
-
-		(void)strftime(stamp, sizeof(stamp), "%H:%M:%S", gmtime_r(&now, &tm));
-		(void)fprintf(stderr, "%s waiting for %s: %s; %.0f s, %.0f s left\n", stamp,
-		              ctl_set_name(k), line, elapsed, left > 0 ? left : 0);
-		*last_at = elapsed;
-	}
-keep:
-	free(*last);
-	*last = TAKE_PTR(line);
-}
-
 static bool in_service(const struct ctl_set *set)
 {
 	for (size_t i = 0; i < set->n; i++)
@@ -242,21 +113,6 @@ static bool in_service(const struct ctl_set *set)
 			if (streq(set->groups[i]->asg->instances[k].lifecycle, "InService"))
 				return true;
 	return false;
-}
-
-static const char *wait_word(enum ctl_wait_for what)
-{
-	switch (what) {
-	case WAIT_LIVE:
-		return "live";
-	case WAIT_STANDBY:
-		return "in Standby";
-	case WAIT_GONE:
-		return "gone";
-	case WAIT_SETTLED:
-		return "settled";
-	}
-	return "?";
 }
 
 static int resync(struct ctl_context *ctx, struct ctl_service *s, int set)
@@ -320,8 +176,8 @@ int ctl_wait(struct ctl_context *ctx, struct ctl_service *s, int set, enum ctl_w
 			r = ctl_lock_check(ctx, s);
 			if (r < 0)
 				break;
-			progress(ctx, &s->sets[set], set, what, ctl_now() - start,
-			         timeout_s - (ctl_now() - start), &last, &last_at);
+			ctl_progress(ctx, &s->sets[set], set, what, ctl_now() - start,
+			             timeout_s - (ctl_now() - start), &last, &last_at);
 			if (reached(&s->sets[set], what)) {
 				r = 0;
 				break;
@@ -355,7 +211,7 @@ int ctl_wait(struct ctl_context *ctx, struct ctl_service *s, int set, enum ctl_w
 	ctl_progress_clear();
 	if (r == -ETIMEDOUT && last)
 		log_error("timed out after %.0f s waiting for %s to be %s; still waiting for: %s",
-		          ctl_now() - start, ctl_set_name(set), wait_word(what), last);
+		          ctl_now() - start, ctl_set_name(set), ctl_wait_word(what), last);
 	return r;
 }
 
@@ -453,23 +309,6 @@ static int run_round(struct ctl_context *ctx, struct ctl_service *s, const struc
 	return ctl_batch_end_after(ctx, r);
 }
 
-static int print_plan(struct ctl_context *ctx, const struct plan *p)
-{
-	_cleanup_free_ char *out = NULL;
-	const char *term = getenv("TERM");
-	bool color = ctx->o->color && isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term &&
-	             !streq(term, "dumb");
-	int r = ctx->o->json ? plan_render_json(p, &out) : plan_render_text(p, color, &out);
-
-	if (r < 0)
-		return r;
-	(void)fputs(out, stdout);
-	if (ctx->o->json)
-		(void)fputc('\n', stdout);
-	(void)fflush(stdout);
-	return 0;
-}
-
 int ctl_exec(struct ctl_context *ctx, struct ctl_service *s, plan_fn planner, const void *args,
              const char **ret_where, int *ret_wait)
 {
@@ -492,7 +331,7 @@ int ctl_exec(struct ctl_context *ctx, struct ctl_service *s, plan_fn planner, co
 		if (p->error)
 			return p->error;
 		if (ctx->o->dry_run)
-			return print_plan(ctx, p);
+			return ctl_print_plan(ctx, p);
 		if (plan_steps(p) == 0 && p->note)
 			log_info("%s", p->note);
 		for (size_t i = 0; !replan && i < p->n_phases; i++) {

@@ -142,9 +142,15 @@ bool plan_has_leftovers(const struct ctl_set *set);
  * make it so and how to settle it; returns r. */
 int plan_explain_mixed(const struct ctl_service *s, int r, char **ret_why);
 
-/* Renderings: the --dry-run text and the --output json document. */
+/* ctl_output.c: the --dry-run text and the --output json document of a plan; printing
+ * it as --output asks; the progress line of a wait (per group have/want, the instances
+ * still missing with state, health and the load balancer's reason). */
 int plan_render_text(const struct plan *p, bool color, char **ret);
 int plan_render_json(const struct plan *p, char **ret);
+int ctl_print_plan(struct ctl_context *ctx, const struct plan *p);
+void ctl_progress(struct ctl_context *ctx, const struct ctl_set *set, int k, enum ctl_wait_for what,
+                  double elapsed, double left, char **last, double *last_at);
+const char *ctl_wait_word(enum ctl_wait_for what);
 
 /* ctl_exec.c: runs the plans of planner until one ends without a wait, re-planning from a
  * fresh observation after every wait; the lock is taken before the first mutating step
