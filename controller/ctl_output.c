@@ -247,9 +247,9 @@ int plan_render_text(const struct plan *p, bool color, char **ret)
 	                 terminate);
 	if (moves)
 		(void)buf_printf(&b,
-		                 " (and %u scaling moves, their calls as many as the "
-		                 "policies, scheduled actions and alarms found then)",
-		                 moves);
+		                 " (and %u scaling move%s: a call for each policy, scheduled "
+		                 "action and alarm found then)",
+		                 moves, moves == 1 ? "" : "s");
 	(void)buf_puts(&b, "\n");
 	*ret = buf_steal(&b);
 	return *ret ? 0 : -ENOMEM;

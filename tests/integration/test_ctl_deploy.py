@@ -145,9 +145,8 @@ class DeployTest(CtlCase):
                      "EnterStandby web-blue ShouldDecrementDesiredCapacity=true (3 instances)",
                      "wait standby blue",
                      "DeleteTags web-blue asgswap:release",
-                     "Plan: 10 calls, 2 waits, 0 instances to terminate (and 1 scaling moves, "
-                     "their calls as many as the policies, scheduled actions and alarms found "
-                     "then)"):
+                     "Plan: 10 calls, 2 waits, 0 instances to terminate (and 1 scaling move: "
+                     "a call for each policy, scheduled action and alarm found then)"):
             self.assertIn(want, lines)
         move = [i for i, line in enumerate(lines) if line.startswith("move scaling policies")]
         self.assertEqual(len(move), 1, lines)

@@ -5,7 +5,7 @@ the DescribeAutoScalingGroups and DescribeTargetHealth answers moto gives for a 
 pair behind one target group. A resume point is made the way a crash makes it: the command
 stopped by a call that fails. Writes tests/data/plans/NAME.groups.xml and NAME.tg.xml.
 
-    python3 tests/tools/capture_plans.py
+    python3 tests/tools/capture_plans.py [NAME...]   (only these, when named)
 """
 import os
 import sys
@@ -22,6 +22,7 @@ from motobed import Moto  # noqa: E402
 IMAGE = "registry.example/web"
 OUT = os.path.join(TOP, "tests", "data", "plans")
 FAST = ("--poll", "0.05")
+ONLY = set(sys.argv[1:])
 
 
 class Bed:
@@ -76,6 +77,8 @@ class Bed:
         return p
 
     def capture(self, name):
+        if ONLY and name not in ONLY:
+            return
         self.asg.describe_auto_scaling_groups(Filters=[
             {"Name": "tag:docker:image:name", "Values": [IMAGE]}])
         self.elbv2.describe_target_health(TargetGroupArn=self.tg)
@@ -120,6 +123,10 @@ def main():
         b.asg.enter_standby(AutoScalingGroupName="web-blue", InstanceIds=ids[:1],
                             ShouldDecrementDesiredCapacity=False)
         b.capture("mixed-idle")
+        # mixed: beside the Standby one, an instance in service that its target group
+        # holds unhealthy, so the set has fewer serving than desired.
+        moto.set_target_health(b.tg, ids[1], "unhealthy", reason="Target.FailedHealthChecks")
+        b.capture("mixed")
         # Resume points of deploy: stopped by a failing call.
         for name, fail in (("deploy-stopped-launching", ("UpdateAutoScalingGroup", 1)),
                            ("deploy-stopped-moving", ("DescribePolicies", 1)),

@@ -176,7 +176,13 @@ static void test_moving(void **state)
 static void test_mixed(void **state)
 {
 	(void)state;
+	/* A Standby instance beside a full live set: still live. */
 	check("mixed-idle", "deploy", "2.0", false);
+	/* Fewer serving than desired, with a Standby instance: mixed, refused with which
+	 * instances make it so and how to settle it. */
+	check("mixed", "deploy", "2.0", false);
+	check("mixed", "rollback", NULL, false);
+	check("mixed", "finalize", NULL, false);
 }
 
 /* Resume points: what a command stopped at each phase leaves, and the same command again
