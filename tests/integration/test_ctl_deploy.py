@@ -217,7 +217,8 @@ class DeployTest(CtlCase):
         # The timeout names what was missing: each new instance, its state and health.
         self.assertRegex(p.stderr, r"timed out after \d+ s waiting for green to be live; "
                                    r"still waiting for: web-green 0/2 healthy \(i-\w+ "
-                                   r"InService initial, i-\w+ InService initial\)")
+                                   r"InService initial \(Elb\.RegistrationInProgress\), "
+                                   r"i-\w+ InService initial \(Elb\.RegistrationInProgress\)\)")
         self.assertEqual(self.sizes("web-green")[0::2], (0, 0))
         self.assertEqual(self.sizes("web-blue"), (1, 4, 2))
         self.assertEqual(self.states("web-blue"), ["InService", "InService"])
