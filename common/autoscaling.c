@@ -238,22 +238,6 @@ static int send_query(struct aws_client *c, struct query *q, struct aws_error *e
 	return aws_query(c, q, &doc, err);
 }
 
-int asg_query_update_group(struct query *q, const char *group, long min, long max, long desired)
-{
-	int r = query_init(q, AWS_SVC_AUTOSCALING, "UpdateAutoScalingGroup");
-
-	if (r < 0)
-		return r;
-	query_add(q, "AutoScalingGroupName", group);
-	if (min >= 0)
-		query_add_uint(q, "MinSize", (unsigned long long)min);
-	if (max >= 0)
-		query_add_uint(q, "MaxSize", (unsigned long long)max);
-	if (desired >= 0)
-		query_add_uint(q, "DesiredCapacity", (unsigned long long)desired);
-	return q->error;
-}
-
 static int asg_query_set_tag(struct query *q, const char *group, const char *key, const char *value,
                              bool propagate)
 {

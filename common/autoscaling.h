@@ -62,9 +62,7 @@ int asg_describe_groups_by_tag(struct aws_client *c, const char *key, const char
 int asg_group_parse(const xmlNode *member, struct asg_group *ret);
 void asg_group_done(struct asg_group *g);
 
-/* Calls built into q (query_init'ed here) for aws_query_many(). UpdateAutoScalingGroup:
- * a negative size is left unchanged. */
-int asg_query_update_group(struct query *q, const char *group, long min, long max, long desired);
+/* Calls built into q (query_init'ed here) for aws_query_many(). */
 int asg_query_delete_tags(struct query *q, const char *group, char *const *keys);
 
 int asg_set_tag(struct aws_client *c, const char *group, const char *key, const char *value,

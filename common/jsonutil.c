@@ -40,3 +40,15 @@ char *json_print_secret(const cJSON *j, size_t max)
 			return NULL;
 	}
 }
+
+cJSON *json_from_strv(char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	STRV_FOREACH(s, v)
+		if (a && !cJSON_AddItemToArray(a, cJSON_CreateString(*s))) {
+			cJSON_Delete(a);
+			return NULL;
+		}
+	return a;
+}

@@ -24,4 +24,8 @@ void json_wipe_and_deletep(cJSON **j);
  * secret_free(). NULL when out of memory or when the text would pass max bytes. */
 char *json_print_secret(const cJSON *j, size_t max);
 
+/* A JSON array of the strings of v (a NULL-terminated vector; NULL gives []), or NULL
+ * without memory. */
+cJSON *json_from_strv(char *const *v);
+
 #endif

@@ -204,14 +204,9 @@ int ctl_move_scaling(struct ctl_context *ctx, struct ctl_service *s, int from_se
 
 /* ctl_records.c */
 int ctl_untag(struct ctl_context *ctx, const struct ctl_group *g, const char *key);
-/* The keys (NULL-terminated) that g carries, deleted in one call. */
-int ctl_untag_keys(struct ctl_context *ctx, const struct ctl_group *g, const char *const *keys);
-int ctl_update(struct ctl_context *ctx, const struct ctl_group *g, long min, long max,
-               long desired);
-/* Between begin and end, ctl_send() (and ctl_tag, ctl_untag, ctl_update, ctl_terminate,
- * which use it) queue their call; end sends them side by side (at most 50 at a time) and
- * returns the first failure, logged once. Only calls independent of each other share a
- * batch. */
+/* Between begin and end, ctl_send() (and ctl_untag, which uses it) queues its call; end sends them
+ * side by side (at most 50 at a time) and returns the first failure, logged once. Only calls
+ * independent of each other share a batch. */
 void ctl_batch_begin(struct ctl_context *ctx);
 int ctl_batch_end(struct ctl_context *ctx);
 /* ctl_batch_end(), returning r instead when r is a failure (of queuing the calls). */

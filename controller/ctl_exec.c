@@ -115,21 +115,31 @@ static bool in_service(const struct ctl_set *set)
 	return false;
 }
 
+static int send_call(struct ctl_context *ctx, const struct step *st);
+
+/* The new set kept at its pair's desired while the live set grows: a plan of its own, so
+ * that its calls go out as every plan's do. */
 static int resync(struct ctl_context *ctx, struct ctl_service *s, int set)
 {
+	_cleanup_(plan_freep) struct plan *p = plan_new("resync", s->image);
+	int r = 0;
+
+	if (!p)
+		return -ENOMEM;
+	plan_phase(p, 0, 0, "keeping the new set at the live set's size", "re-syncing %s",
+	           ctl_set_name(set));
 	for (size_t i = 0; i < s->sets[set].n; i++) {
 		struct ctl_group *g = s->sets[set].groups[i];
-		struct ctl_group *p = ctl_pair(s, g);
-		unsigned d = p->asg->desired;
-		int r;
+		unsigned d = ctl_pair(s, g)->asg->desired;
 
-		if (d == 0 || (g->asg->min == d && g->asg->max == d && g->asg->desired == d))
-			continue;
-		r = ctl_update(ctx, g, d, d, d);
-		if (r < 0)
-			return r;
+		if (d && (g->asg->min != d || g->asg->max != d || g->asg->desired != d))
+			plan_update(p, g, d, d, d);
 	}
-	return 0;
+	if (p->error)
+		return p->error;
+	for (size_t k = 0; r == 0 && k < p->phases[0].n; k++)
+		r = send_call(ctx, &p->phases[0].steps[k]);
+	return r;
 }
 
 /* An AWS failure of an observation: the wait tries again at its next poll. */

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "ctl_plan.h"
+#include "jsonutil.h"
 #include "strutil.h"
 #include "banned.h"
 
@@ -255,15 +256,6 @@ int plan_render_text(const struct plan *p, bool color, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-static cJSON *strv_json(char *const *v)
-{
-	cJSON *a = cJSON_CreateArray();
-
-	STRV_FOREACH(s, v)
-		cJSON_AddItemToArray(a, cJSON_CreateString(*s));
-	return a;
-}
-
 static cJSON *set_json(int set, const char *version, unsigned instances)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -285,7 +277,7 @@ static cJSON *step_json(const struct step *st)
 	cJSON_AddStringToObject(o, "kind", kinds[st->kind]);
 	cJSON_AddNumberToObject(o, "round", st->round);
 	cJSON_AddStringToObject(o, "text", st->text);
-	cJSON_AddItemToObject(o, "groups", strv_json(st->groups));
+	cJSON_AddItemToObject(o, "groups", json_from_strv(st->groups));
 	if (st->kind == STEP_CALL) {
 		const struct aws_service_info *info = aws_service_info(st->service);
 		cJSON *params = cJSON_CreateObject();
@@ -297,11 +289,11 @@ static cJSON *step_json(const struct step *st)
 		cJSON_AddItemToObject(o, "parameters", params);
 		cJSON_AddBoolToObject(o, "destructive", st->destructive);
 		if (st->instances)
-			cJSON_AddItemToObject(o, "instances", strv_json(st->instances));
+			cJSON_AddItemToObject(o, "instances", json_from_strv(st->instances));
 	} else if (st->kind == STEP_WAIT) {
 		cJSON_AddStringToObject(o, "condition", wait_name(st->what));
 		cJSON_AddStringToObject(o, "set", ctl_set_name(st->set));
-		cJSON_AddItemToObject(o, "instances", strv_json(st->instances));
+		cJSON_AddItemToObject(o, "instances", json_from_strv(st->instances));
 		cJSON_AddNumberToObject(o, "timeout_s", st->timeout_s);
 	} else if (st->kind == STEP_MOVE_SCALING) {
 		cJSON_AddStringToObject(o, "from", ctl_set_name(st->set));

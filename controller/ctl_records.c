@@ -1,5 +1,5 @@
-/* Sending calls, one by one or side by side in a batch; the calls that waits (re-sync) and
- * unlock make outside a plan. */
+/* Sending calls, one by one or side by side in a batch; and the one record call made
+ * outside a plan (unlock's DeleteTags). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,13 +139,8 @@ int ctl_send(struct ctl_context *ctx, struct query *q, ctl_reply_fn reply, void 
 	return r;
 }
 
-/* Sends q now, or queues it in the open batch. */
-static int send_or_queue(struct ctl_context *ctx, struct query *q, const char *what)
-{
-	return ctl_send(ctx, q, NULL, NULL, "%s", what);
-}
-
-int ctl_untag_keys(struct ctl_context *ctx, const struct ctl_group *g, const char *const *keys)
+/* The keys (NULL-terminated) that g carries, deleted in one call. */
+static int untag_keys(struct ctl_context *ctx, const struct ctl_group *g, const char *const *keys)
 {
 	_cleanup_strv_free_ char **present = NULL;
 	_cleanup_free_ char *list = NULL;
@@ -179,31 +174,5 @@ int ctl_untag(struct ctl_context *ctx, const struct ctl_group *g, const char *ke
 {
 	const char *keys[] = { key, NULL };
 
-	return ctl_untag_keys(ctx, g, keys);
-}
-
-int ctl_update(struct ctl_context *ctx, const struct ctl_group *g, long min, long max, long desired)
-{
-	_cleanup_free_ char *what = NULL;
-	struct query q = { 0 };
-	char a[48] = "", b[48] = "", c[48] = "";
-	int r;
-
-	if (min >= 0)
-		(void)snprintf(a, sizeof(a), " MinSize=%ld", min);
-	if (max >= 0)
-		(void)snprintf(b, sizeof(b), " MaxSize=%ld", max);
-	if (desired >= 0)
-		(void)snprintf(c, sizeof(c), " DesiredCapacity=%ld", desired);
-	r = ctl_step(ctx, "UpdateAutoScalingGroup %s%s%s%s", g->asg->name, a, b, c);
-	if (r < 0)
-		return r;
-	if (asprintf(&what, "UpdateAutoScalingGroup '%s'", g->asg->name) < 0)
-		return -ENOMEM;
-	r = asg_query_update_group(&q, g->asg->name, min, max, desired);
-	if (r < 0) {
-		query_done(&q);
-		return r;
-	}
-	return send_or_queue(ctx, &q, what);
+	return untag_keys(ctx, g, keys);
 }

@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 #include "imageref.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "strutil.h"
 #include "banned.h"
@@ -286,15 +287,6 @@ int ctl_explain_set(const struct ctl_service *s, int k, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-static cJSON *strv_json(char *const *v)
-{
-	cJSON *a = cJSON_CreateArray();
-
-	STRV_FOREACH(s, v)
-		cJSON_AddItemToArray(a, cJSON_CreateString(*s));
-	return a;
-}
-
 /* One service as observed, or why it could not be. */
 struct report {
 	char *image; /* printable */
@@ -438,8 +430,10 @@ static void status_json(const struct report *p, const char *prefix, time_t now, 
 				cJSON_AddStringToObject(ji, "lifecycle", a->instances[j].lifecycle);
 				cJSON_AddStringToObject(ji, "health", g->instances[j].health);
 			}
-			cJSON_AddItemToObject(jg, "load_balancers", strv_json(a->load_balancers));
-			cJSON_AddItemToObject(jg, "target_groups", strv_json(a->target_groups));
+			cJSON_AddItemToObject(jg, "load_balancers",
+			                      json_from_strv(a->load_balancers));
+			cJSON_AddItemToObject(jg, "target_groups",
+			                      json_from_strv(a->target_groups));
 		}
 	}
 }

@@ -8,6 +8,8 @@ import motobed
 
 AZ = "us-east-1a"
 IMAGE = "registry.example/web"
+# The lock's settle time in these suites: short, so that many runs do not each wait 2 s.
+LOCK_SETTLE_S = 1
 _AMI = []
 
 
@@ -113,7 +115,7 @@ class CtlCase(unittest.TestCase):
         # The lock's settle time is 2 s by default: 1 s keeps the many runs of these suites
         # short and is still far above a tag write on moto (test_ctl_lock races at 2 s).
         return bed.base_env(**dict({"AWS_ENDPOINT_URL": self.endpoint,
-                                    "ASGSWAP_LOCK_SETTLE": "1"}, **extra))
+                                    "ASGSWAP_LOCK_SETTLE": str(LOCK_SETTLE_S)}, **extra))
 
     def run_ctl(self, *args, env=None, timeout=60):
         return bed.run("asgswap", *args, env=env or self.env(), timeout=timeout)
