@@ -54,7 +54,7 @@ class UsageTest(CtlCase):
                 p = bed.run("asgswap", *args, env=env)
                 self.assertEqual((p.returncode, p.stderr), (0, ""))
                 self.assertEqual(p.stdout, self.ROLLBACK_HELP)
-        want = {"status": ["--prefix P"], "unlock": ["--prefix P"],
+        want = {"status": ["--prefix P"], "unlock": ["--prefix P", "--force"],
                 "finalize": ["--prefix P", "--timeout S"],
                 "deploy": ["--prefix P", "--timeout S", "--poll S", "--finalize-first",
                            "--force"]}
