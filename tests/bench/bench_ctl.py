@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Controller benchmark (`make bench`; not a timed test): API calls by action and wall time
-of deploy, rollback and finalize through the fault proxy with 20 ms added to every call and
+(and sequential rounds: calls side by side count once) of deploy, rollback and finalize
+through the fault proxy with 20 ms added to every call and
 the test bed's delays off, for 2 group pairs x 4 instances and 20 pairs x 50 instances.
 
     python3 tests/bench/bench_ctl.py [--sizes 2x4,20x50] [--latency-ms 20]
@@ -56,7 +57,19 @@ def run(proxy, *args):
     wall = time.monotonic() - t0
     if p.returncode != 0:
         sys.exit(f"asgswap {' '.join(args)} failed ({p.returncode}):\n{p.stderr[-2000:]}")
-    return wall, proxy.calls()
+    return wall, proxy.calls(), rounds(proxy.log())
+
+
+def rounds(log):
+    """Sequential rounds: a round begins with a call that starts after every call before it
+    has ended (the calls of one round overlap, going out side by side)."""
+    n, end = 0, None
+    for e in sorted(log, key=lambda e: e["start"]):
+        if end is None or e["start"] >= end:
+            n += 1
+        stop = e["start"] + (e["ms"] or 0) / 1000.0
+        end = stop if end is None else max(end, stop)
+    return n
 
 
 def main():
@@ -73,17 +86,18 @@ def main():
             setup(moto, pairs, instances)
             for cmd in (("deploy", IMAGE, "2.0"), ("rollback", IMAGE),
                         ("deploy", IMAGE, "3.0"), ("finalize", IMAGE)):
-                wall, calls = run(proxy, *cmd)
+                wall, calls, seq = run(proxy, *cmd)
                 if cmd[:2] != ("deploy", IMAGE) or cmd[2] == "2.0":
-                    results.append((f"{pairs}x{instances}", cmd[0], wall, calls))
+                    results.append((f"{pairs}x{instances}", cmd[0], wall, calls, seq))
     print(f"controller benchmark: fault proxy +{LATENCY_MS} ms a call, test bed delays off")
     actions = sorted({a for r in results for a in r[3]})
-    head = f"{'service':<8} {'command':<9} {'wall s':>7} {'calls':>6}  calls by action"
+    head = (f"{'service':<8} {'command':<9} {'wall s':>7} {'calls':>6} {'rounds':>6}  "
+            "calls by action")
     print(head)
     print("-" * len(head))
-    for service, cmd, wall, calls in results:
+    for service, cmd, wall, calls, seq in results:
         by = ", ".join(f"{a} {calls[a]}" for a in actions if calls.get(a))
-        print(f"{service:<8} {cmd:<9} {wall:>7.2f} {sum(calls.values()):>6}  {by}")
+        print(f"{service:<8} {cmd:<9} {wall:>7.2f} {sum(calls.values()):>6} {seq:>6}  {by}")
 
 
 if __name__ == "__main__":
