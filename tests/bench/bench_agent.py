@@ -11,7 +11,9 @@
   - a soak: SOAK_CYCLES (10,000) supervision cycles with a fast health interval (the
     watchdog's: WATCHDOG_USEC = 2 ms makes the supervisor poll every millisecond, each poll
     a container inspect and a WATCHDOG=1, counted on the notify socket). Rss and the [heap]
-    mapping, from cycle SOAK_WARMUP on to the end, each grow by less than 64 KiB.
+    mapping, from cycle SOAK_WARMUP on to the end, each grow by less than 64 KiB; and the
+    same soak under valgrind ends (SIGTERM) without an error or a definite leak
+    (BENCH_NO_VALGRIND=1 skips it).
 Prints one table; exits 1 when a budget is exceeded."""
 import os
 import signal
@@ -169,31 +171,41 @@ def main():
             p.send_signal(signal.SIGTERM)
             p.wait(timeout=15)
 
-        # The soak: the supervisor as fast as the watchdog makes it.
-        drain()
-        soak_env = dict(env, WATCHDOG_USEC="2000")
-        soak_env.pop("WATCHDOG_PID", None)
-        p = subprocess.Popen(agent[:-1], env=soak_env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        try:
-            cycles, start, warm, t_soak = 0, None, None, time.monotonic()
-            notify.settimeout(30)
-            while cycles < SOAK_CYCLES:
-                if time.monotonic() - t_soak > SOAK_DEADLINE_S:
-                    raise RuntimeError(f"soak: {cycles} cycles in {SOAK_DEADLINE_S} s")
-                msg = notify.recv(65536).decode()
-                if start is None and "READY=1" in msg:
-                    start = time.monotonic()
-                if start is not None:
-                    cycles += msg.count("WATCHDOG=1")
-                if warm is None and cycles >= SOAK_WARMUP:
-                    warm = rollup(p.pid)
-            last = rollup(p.pid)
-            soak_s = time.monotonic() - start
-            alive = p.poll() is None
-        finally:
-            p.send_signal(signal.SIGTERM)
-            p.wait(timeout=15)
+        # The soak: the supervisor as fast as the watchdog makes it; then the same under
+        # valgrind (errors and definite leaks; its own memory is not measured).
+        def soak(wrap):
+            drain()
+            soak_env = dict(env, WATCHDOG_USEC="2000")
+            soak_env.pop("WATCHDOG_PID", None)
+            p = subprocess.Popen(wrap + agent[:-1], env=soak_env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+            try:
+                cycles, start, warm, t_soak = 0, None, None, time.monotonic()
+                notify.settimeout(120 if wrap else 30)
+                while cycles < SOAK_CYCLES:
+                    if time.monotonic() - t_soak > SOAK_DEADLINE_S:
+                        raise RuntimeError(f"soak: {cycles} cycles in {SOAK_DEADLINE_S} s")
+                    msg = notify.recv(65536).decode()
+                    if start is None and "READY=1" in msg:
+                        start = time.monotonic()
+                    if start is not None:
+                        cycles += msg.count("WATCHDOG=1")
+                    if warm is None and cycles >= SOAK_WARMUP:
+                        warm = rollup(p.pid)
+                last = rollup(p.pid)
+                soak_s = time.monotonic() - start
+                alive = p.poll() is None
+            finally:
+                p.send_signal(signal.SIGTERM)
+                _, err = p.communicate(timeout=120)
+            return warm, last, soak_s, alive, p.returncode, err
+
+        warm, last, soak_s, alive, _, _ = soak([])
+        vg = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+              "--errors-for-leak-kinds=definite,indirect"]
+        vg_rc, vg_s, vg_err = None, 0.0, ""
+        if os.access("/usr/bin/valgrind", os.X_OK) and not os.environ.get("BENCH_NO_VALGRIND"):
+            _, _, vg_s, _, vg_rc, vg_err = soak(vg)
         notify.close()
         rss_growth = last["Rss"] - warm["Rss"]
         heap_growth = last["heap"] - warm["heap"]
@@ -221,6 +233,10 @@ def main():
              f"{warm['heap']} -> {last['heap']}", BUDGET_GROWTH_KIB,
              heap_growth < BUDGET_GROWTH_KIB),
         ]
+        if vg_rc is not None:
+            rows.append((f"soak under valgrind, {SOAK_CYCLES} cycles: exit", str(vg_rc),
+                         f"{vg_s:.1f} s; 99 is a valgrind error or leak"
+                         + (f": {vg_err.strip()[-300:]}" if vg_rc else ""), "0", vg_rc == 0))
         print(f"asgswap-agent, {RUNS} boots with the image present, every peer on loopback")
         print(f"{'measure':40} {'value':>8} {'budget':>7}  detail")
         ok = True
