@@ -14,26 +14,35 @@ import test_agent
 from faultproxy import FaultProxy
 
 
+# A mapping larger than this is not the agent's data: AddressSanitizer's shadow memory is
+# terabytes of address space, mostly never touched.
+MAPPING_MAX = 1 << 30
+CHUNK = 16 << 20
+
+
 def memory_holding(pid, needles):
     """{needle: [mapping, ...]} for each needle found in a readable mapping of pid."""
     found = {}
+    longest = max(len(n) for n in needles)
     with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
         for line in maps:
             f = line.split()
             lo, hi = (int(x, 16) for x in f[0].split("-"))
-            if "r" not in f[1] or f[-1] in ("[vvar]", "[vsyscall]"):
+            if "r" not in f[1] or f[-1] in ("[vvar]", "[vsyscall]") or hi - lo > MAPPING_MAX:
                 continue
-            try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
-            except OSError:
-                continue
-            for n in needles:
-                i = data.find(n.encode())
-                while i >= 0:
-                    found.setdefault(n, []).append(
-                        f"{f[-1]}: {data[max(0, i - 120):i + len(n) + 40]!r}")
-                    i = data.find(n.encode(), i + 1)
+            # In chunks that overlap by a needle's length, so that none is cut in two.
+            for at in range(lo, hi, CHUNK):
+                try:
+                    mem.seek(at)
+                    data = mem.read(min(CHUNK + longest, hi - at))
+                except OSError:
+                    break
+                for n in needles:
+                    i = data.find(n.encode())
+                    while 0 <= i < CHUNK:
+                        found.setdefault(n, []).append(
+                            f"{f[-1]}: {data[max(0, i - 120):i + len(n) + 40]!r}")
+                        i = data.find(n.encode(), i + 1)
     return found
 
 
