@@ -62,6 +62,7 @@ struct ctl_context {
 	char *lock_nonce;   /* set once we hold the lock */
 	time_t lock_expiry; /* in AWS's clock */
 	char **tg_names;    /* target group ARN, name, ARN, name...: asked once a command */
+	double started;     /* ctl_now() when the command began: "done in N s" counts from it */
 };
 
 enum ctl_state {

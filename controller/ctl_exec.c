@@ -322,7 +322,7 @@ static int run_round(struct ctl_context *ctx, struct ctl_service *s, const struc
 int ctl_exec(struct ctl_context *ctx, struct ctl_service *s, plan_fn planner, const void *args,
              const char **ret_where, int *ret_wait)
 {
-	double start = ctl_now();
+	double start = ctx->started > 0 ? ctx->started : ctl_now();
 	_cleanup_free_ char *shown = NULL;
 
 	*ret_where = "planning";

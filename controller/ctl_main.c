@@ -410,6 +410,7 @@ int main(int argc, char **argv)
 		if (r != 0)
 			return r;
 	}
+	ctx.started = ctl_now();
 	r = cmd->fn(&ctx);
 	free(ctx.lock_nonce);
 	strv_free(ctx.tg_names);

@@ -214,6 +214,11 @@ class DeployTest(CtlCase):
         p = self.run_ctl("deploy", IMAGE, "2.0", "--timeout", "1", *FAST)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("did not become live within 1 s: undoing", p.stderr)
+        # The closing line counts the whole command, the second it waited included.
+        done = re.search(r"^done in (\d+) s; blue stays live with 1\.0; green is back to 0$",
+                         p.stdout, re.M)
+        self.assertIsNotNone(done, p.stdout)
+        self.assertGreaterEqual(int(done.group(1)), 1, p.stdout)
         # The timeout names what was missing: each new instance, its state and health.
         self.assertRegex(p.stderr, r"timed out after \d+ s waiting for green to be live; "
                                    r"still waiting for: web-green 0/2 healthy \(i-\w+ "
