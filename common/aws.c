@@ -345,6 +345,14 @@ static void wipe_strv(char **v)
 	strv_free(v);
 }
 
+/* Whether an action only reads (by AWS's naming): the others change something, and a
+ * resend that we do not know about could apply them twice. */
+static bool is_read(const char *action)
+{
+	return action && (startswith(action, "Describe") || startswith(action, "List") ||
+	                  startswith(action, "Get"));
+}
+
 /* Builds and sends one signed attempt. */
 static int attempt_once(struct aws_client *c, const struct aws_call *call, const char *url,
                         const char *host, const char *path, long timeout_ms,
@@ -366,6 +374,7 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 		.max_response = call->max_response,
 		.timeout_ms = timeout_ms,
 		.sensitive = call->sensitive,
+		.fresh_connect = !is_read(call->action),
 		.on_tick = c->stop ? stop_tick : NULL,
 		.userdata = c,
 	};
@@ -448,6 +457,7 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 	long deadline =
 	        now_msec() + (call->deadline_ms > 0 ? call->deadline_ms : AWS_CALL_DEADLINE_MS);
 	unsigned attempt = 0, standard = 0, last_cost = 0;
+	bool lost = false;
 	struct aws_error scratch = { 0 };
 	const char *endpoint = NULL, *base_path = "/";
 	int r;
@@ -524,6 +534,8 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 
 		kind = retry_classify(r, ret->status, err->code);
 		limiter_note(c, kind);
+		if (r < 0 && r != -ECONNREFUSED)
+			lost = true; /* sent, or may have been */
 		wait = -1;
 		if (kind == RETRY_SCALING || kind == RETRY_CONTENTION ||
 		    (kind != RETRY_NO && standard + 1 < c->config->max_attempts &&
@@ -550,6 +562,7 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 	}
 out:
 	err->attempts = attempt;
+	err->answer_lost = lost;
 	aws_error_clear(&scratch);
 	return r;
 }
@@ -594,6 +607,7 @@ int aws_call_many(struct aws_client *c, const struct aws_call *calls, size_t n,
 			.max_response = calls[i].max_response,
 			.timeout_ms = AWS_ATTEMPT_TIMEOUT_MS,
 			.sensitive = calls[i].sensitive,
+			.fresh_connect = !is_read(calls[i].action),
 			.on_tick = c->stop ? stop_tick : NULL,
 			.userdata = c,
 		};
@@ -655,6 +669,8 @@ int aws_call_many(struct aws_client *c, const struct aws_call *calls, size_t n,
 		http_response_done(resp);
 		aws_error_clear(&errs[i]);
 		results[i] = aws_call(c, &calls[i], &rets[i], &errs[i]);
+		if (r < 0 || (sent[k] < 0 && sent[k] != -ECONNREFUSED))
+			errs[i].answer_lost = true;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (headers[i])

@@ -21,6 +21,9 @@ struct aws_error {
 	char *message;    /* AWS message, or what went wrong on the way */
 	char *request_id;
 	unsigned attempts;
+	/* An earlier attempt was sent and its answer lost (a reset, a timeout): it may have
+	 * taken effect, and a later error may be about that effect. */
+	bool answer_lost;
 };
 void aws_error_clear(struct aws_error *e);
 bool aws_error_is(const struct aws_error *e, const char *code);

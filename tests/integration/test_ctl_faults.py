@@ -108,6 +108,41 @@ class FaultMixTest(CtlCase):
         self.assertGreater(failed, 0)
 
 
+class LostAnswerTest(CtlCase):
+    """A mutating call that took effect but whose answer was lost is retried: the retry
+    must not turn the release into a failure."""
+
+    def lost(self, action, cmd, check, before=None):
+        self.pair("web", live=2, mn=1, mx=4)
+        if before:
+            self.ok(*before, *FAST)
+        with FaultProxy(self.moto.url) as proxy:
+            rule = proxy.add_rule(type="drop", reset=True, forward=True, action=action,
+                                  count=1)
+            p = self.run_ctl(*cmd, *FAST, env=self.env(AWS_ENDPOINT_URL=proxy.url))
+            fired = next(r for r in proxy.rules() if r["id"] == rule)["fired"]
+            calls = proxy.calls()
+        self.assertEqual(fired, 1, calls)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        check()
+
+    def test_enter_standby_answer_lost(self):
+        self.lost("EnterStandby", ("deploy", IMAGE, "2.0"),
+                  lambda: FaultMixTest.live(self, "web-green", "2.0"))
+
+    def test_exit_standby_answer_lost(self):
+        self.lost("ExitStandby", ("rollback", IMAGE), lambda: FaultMixTest.rolled_back(self),
+                  before=("deploy", IMAGE, "2.0"))
+
+    def test_lock_write_answer_lost(self):
+        self.lost("CreateOrUpdateTags", ("deploy", IMAGE, "2.0"),
+                  lambda: FaultMixTest.live(self, "web-green", "2.0"))
+
+    def test_terminate_answer_lost(self):
+        self.lost("TerminateInstanceInAutoScalingGroup", ("finalize", IMAGE),
+                  lambda: FaultMixTest.finalized(self), before=("deploy", IMAGE, "2.0"))
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
