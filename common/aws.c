@@ -36,6 +36,12 @@ struct aws_client {
 	bool have_clock_skew;
 };
 
+/* The limiter's clock: monotonic seconds. */
+static double now_s(void)
+{
+	return (double)now_msec() / 1000.0;
+}
+
 void aws_error_clear(struct aws_error *e)
 {
 	if (!e)
@@ -109,7 +115,7 @@ int aws_client_new(const struct aws_client_options *o, struct aws_client **ret,
 	if (!c->config->max_attempts_set && o->max_attempts_default > 0)
 		c->config->max_attempts = o->max_attempts_default;
 	c->adaptive = c->config->retry_mode == AWS_RETRY_ADAPTIVE;
-	retry_limiter_init(&c->limiter, now_msec() / 1000.0);
+	retry_limiter_init(&c->limiter, now_s());
 	*ret = TAKE_PTR(c);
 	return 0;
 }
@@ -431,7 +437,7 @@ static int limiter_take(struct aws_client *c, long deadline)
 
 		if (!c->adaptive || c->unlimited)
 			return 0;
-		wait_s = retry_limiter_acquire(&c->limiter, now_msec() / 1000.0);
+		wait_s = retry_limiter_acquire(&c->limiter, now_s());
 		if (wait_s <= 0.0)
 			return 0;
 		ms = (long)(wait_s * 1000.0) + 1;
@@ -446,7 +452,7 @@ static int limiter_take(struct aws_client *c, long deadline)
 static void limiter_note(struct aws_client *c, enum retry_kind kind)
 {
 	if (c->adaptive)
-		retry_limiter_update(&c->limiter, now_msec() / 1000.0, kind == RETRY_THROTTLE);
+		retry_limiter_update(&c->limiter, now_s(), kind == RETRY_THROTTLE);
 }
 
 int aws_call(struct aws_client *c, const struct aws_call *call, struct http_response *ret,

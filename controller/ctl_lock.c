@@ -277,7 +277,8 @@ int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s)
 		r = read_lock(ctx, s, &cur);
 		/* The answer is no older than its attempt: earlier failed attempts of the read
 		 * do not count against the settle time. */
-		t0 = ctl_now() - (now_msec() - aws_client_last_attempt_ms(ctx->aws)) / 1000.0;
+		t0 = ctl_now() -
+		     (double)(now_msec() - aws_client_last_attempt_ms(ctx->aws)) / 1000.0;
 		if (r < 0) {
 			aws_client_set_rate_limited(ctx->aws, true);
 			goto fail;
