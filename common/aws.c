@@ -26,12 +26,21 @@ struct aws_client {
 	struct aws_credentials creds;
 	bool have_creds;
 	struct retry_quota quota;
+	bool adaptive, unlimited;
+	struct retry_limiter limiter;
+	long last_attempt_ms;
 	aws_trace_fn trace;
 	void *trace_userdata;
 	bool (*stop)(void);
 	time_t clock_skew; /* AWS's clock minus ours, from the latest Date header */
 	bool have_clock_skew;
 };
+
+/* The limiter's clock: monotonic seconds. */
+static double now_s(void)
+{
+	return (double)now_msec() / 1000.0;
+}
 
 void aws_error_clear(struct aws_error *e)
 {
@@ -101,6 +110,12 @@ int aws_client_new(const struct aws_client_options *o, struct aws_client **ret,
 	c->trace_userdata = o->trace_userdata;
 	c->stop = o->stop;
 	retry_quota_init(&c->quota);
+	if (!c->config->retry_mode_set)
+		c->config->retry_mode = o->retry_mode_default;
+	if (!c->config->max_attempts_set && o->max_attempts_default > 0)
+		c->config->max_attempts = o->max_attempts_default;
+	c->adaptive = c->config->retry_mode == AWS_RETRY_ADAPTIVE;
+	retry_limiter_init(&c->limiter, now_s());
 	*ret = TAKE_PTR(c);
 	return 0;
 }
@@ -119,6 +134,16 @@ struct aws_client *aws_client_free(struct aws_client *c)
 	aws_credentials_done(&c->creds);
 	free(c);
 	return NULL;
+}
+
+long aws_client_last_attempt_ms(const struct aws_client *c)
+{
+	return c->last_attempt_ms;
+}
+
+void aws_client_set_rate_limited(struct aws_client *c, bool on)
+{
+	c->unlimited = !on;
 }
 
 struct http_client *aws_client_http(struct aws_client *c)
@@ -326,6 +351,14 @@ static void wipe_strv(char **v)
 	strv_free(v);
 }
 
+/* Whether an action only reads (by AWS's naming): the others change something, and a
+ * resend that we do not know about could apply them twice. */
+static bool is_read(const char *action)
+{
+	return action && (startswith(action, "Describe") || startswith(action, "List") ||
+	                  startswith(action, "Get"));
+}
+
 /* Builds and sends one signed attempt. */
 static int attempt_once(struct aws_client *c, const struct aws_call *call, const char *url,
                         const char *host, const char *path, long timeout_ms,
@@ -347,6 +380,7 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 		.max_response = call->max_response,
 		.timeout_ms = timeout_ms,
 		.sensitive = call->sensitive,
+		.fresh_connect = !is_read(call->action),
 		.on_tick = c->stop ? stop_tick : NULL,
 		.userdata = c,
 	};
@@ -392,6 +426,35 @@ static const char *request_id(const struct http_response *resp)
 	return id ? id : http_response_header(resp, "x-amz-request-id");
 }
 
+/* Adaptive mode: waits for a token of the rate limiter before an attempt; -EINTR when a
+ * stop cut the wait short, -ETIMEDOUT when the token would come after the deadline. */
+static int limiter_take(struct aws_client *c, long deadline)
+{
+	for (;;) {
+		double wait_s;
+		long ms;
+		int r;
+
+		if (!c->adaptive || c->unlimited)
+			return 0;
+		wait_s = retry_limiter_acquire(&c->limiter, now_s());
+		if (wait_s <= 0.0)
+			return 0;
+		ms = (long)(wait_s * 1000.0) + 1;
+		if (now_msec() + ms >= deadline)
+			return -ETIMEDOUT;
+		r = sleep_ms(c, ms);
+		if (r < 0)
+			return r;
+	}
+}
+
+static void limiter_note(struct aws_client *c, enum retry_kind kind)
+{
+	if (c->adaptive)
+		retry_limiter_update(&c->limiter, now_s(), kind == RETRY_THROTTLE);
+}
+
 int aws_call(struct aws_client *c, const struct aws_call *call, struct http_response *ret,
              struct aws_error *err)
 {
@@ -400,6 +463,7 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 	long deadline =
 	        now_msec() + (call->deadline_ms > 0 ? call->deadline_ms : AWS_CALL_DEADLINE_MS);
 	unsigned attempt = 0, standard = 0, last_cost = 0;
+	bool lost = false;
 	struct aws_error scratch = { 0 };
 	const char *endpoint = NULL, *base_path = "/";
 	int r;
@@ -429,6 +493,18 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 		}
 		bool sent = false;
 
+		r = limiter_take(c, deadline);
+		if (r == -EINTR) {
+			aws_error_set(err, r, NULL, "stopped before attempt %u", attempt);
+			goto out;
+		}
+		if (r < 0) {
+			aws_error_set(err, r, NULL,
+			              "the client-side rate limit allows no attempt before the "
+			              "deadline");
+			goto out;
+		}
+		c->last_attempt_ms = now_msec();
 		r = attempt_once(c, call, endpoint, host, base_path,
 		                 MIN(left, AWS_ATTEMPT_TIMEOUT_MS), ret, &sent, err);
 		if (!sent)
@@ -440,6 +516,7 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 		if (r == 0)
 			note_date(c, ret);
 		if (r == 0 && ret->status >= 200 && ret->status < 300) {
+			limiter_note(c, RETRY_NO);
 			retry_quota_release(&c->quota, last_cost);
 			if (c->trace)
 				c->trace(c->trace_userdata,
@@ -462,6 +539,9 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 		}
 
 		kind = retry_classify(r, ret->status, err->code);
+		limiter_note(c, kind);
+		if (r < 0 && r != -ECONNREFUSED)
+			lost = true; /* sent, or may have been */
 		wait = -1;
 		if (kind == RETRY_SCALING || kind == RETRY_CONTENTION ||
 		    (kind != RETRY_NO && standard + 1 < c->config->max_attempts &&
@@ -488,6 +568,7 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 	}
 out:
 	err->attempts = attempt;
+	err->answer_lost = lost;
 	aws_error_clear(&scratch);
 	return r;
 }
@@ -532,12 +613,16 @@ int aws_call_many(struct aws_client *c, const struct aws_call *calls, size_t n,
 			.max_response = calls[i].max_response,
 			.timeout_ms = AWS_ATTEMPT_TIMEOUT_MS,
 			.sensitive = calls[i].sensitive,
+			.fresh_connect = !is_read(calls[i].action),
 			.on_tick = c->stop ? stop_tick : NULL,
 			.userdata = c,
 		};
 		idx[m++] = i;
 	}
-	if (m)
+	/* One token for each first attempt; the batch goes when it has them all. */
+	for (size_t k = 0; k < m && r == 0; k++)
+		r = limiter_take(c, now_msec() + AWS_CALL_DEADLINE_MS);
+	if (m && r == 0)
 		r = http_request_many(c->http, reqs, first, sent, m);
 	for (size_t k = 0; k < m; k++) {
 		size_t i = idx[k];
@@ -550,6 +635,7 @@ int aws_call_many(struct aws_client *c, const struct aws_call *calls, size_t n,
 		if (r == 0 && sent[k] == 0)
 			note_date(c, resp);
 		if (r == 0 && sent[k] == 0 && resp->status >= 200 && resp->status < 300) {
+			limiter_note(c, RETRY_NO);
 			retry_quota_release(&c->quota, 0);
 			if (c->trace)
 				c->trace(c->trace_userdata,
@@ -566,6 +652,8 @@ int aws_call_many(struct aws_client *c, const struct aws_call *calls, size_t n,
 			calls[i].parse_error(resp, &errs[i]);
 		kind = r == 0 ? retry_classify(sent[k], resp->status, errs[i].code)
 		              : RETRY_TRANSIENT;
+		if (r == 0)
+			limiter_note(c, kind);
 		if (kind == RETRY_NO && r == 0) {
 			if (c->trace)
 				c->trace(c->trace_userdata,
@@ -587,6 +675,8 @@ int aws_call_many(struct aws_client *c, const struct aws_call *calls, size_t n,
 		http_response_done(resp);
 		aws_error_clear(&errs[i]);
 		results[i] = aws_call(c, &calls[i], &rets[i], &errs[i]);
+		if (r < 0 || (sent[k] < 0 && sent[k] != -ECONNREFUSED))
+			errs[i].answer_lost = true;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (headers[i])

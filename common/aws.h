@@ -1,6 +1,6 @@
 /*
- * An AWS client: endpoints, credentials, SigV4 signing, the standard retry mode with its
- * quota, and a trace of every attempt for --verbose. Protocol layers (query.c for the Query
+ * An AWS client: endpoints, credentials, SigV4 signing, the standard or adaptive retry mode with
+ * its quota, and a trace of every attempt for --verbose. Protocol layers (query.c for the Query
  * protocol, JSON for ECR) build the body and say how errors look.
  */
 #ifndef ASGSWAP_AWS_H
@@ -21,6 +21,9 @@ struct aws_error {
 	char *message;    /* AWS message, or what went wrong on the way */
 	char *request_id;
 	unsigned attempts;
+	/* An earlier attempt was sent and its answer lost (a reset, a timeout): it may have
+	 * taken effect, and a later error may be about that effect. */
+	bool answer_lost;
 };
 void aws_error_clear(struct aws_error *e);
 bool aws_error_is(const struct aws_error *e, const char *code);
@@ -62,6 +65,10 @@ struct aws_client_options {
 	 * the calls in flight and the waits between attempts end with -EINTR: an operator's
 	 * Ctrl-C does not wait out a peer that never answers. */
 	bool (*stop)(void);
+	/* What a program wants when neither AWS_RETRY_MODE / retry_mode nor AWS_MAX_ATTEMPTS /
+	 * max_attempts say: 0 keeps botocore's standard mode and 3 attempts. */
+	enum aws_retry_mode retry_mode_default;
+	unsigned max_attempts_default;
 };
 
 struct aws_client;
@@ -79,6 +86,14 @@ int aws_client_region(struct aws_client *c, const char **ret, struct aws_error *
 /* The credentials of the default chain, resolved once and refreshed before they expire. */
 int aws_client_credentials(struct aws_client *c, const struct aws_credentials **ret,
                            struct aws_error *err);
+
+/* now_msec() when the latest aws_call() sent its last attempt: the answer it returned
+ * shows AWS's state at that moment or later. 0 before any call. */
+long aws_client_last_attempt_ms(const struct aws_client *c);
+/* Adaptive mode only: whether the client-side rate limiter may delay the next calls (true
+ * by default). For a caller whose calls must follow each other within a time bound (a
+ * lock's read and write); their answers still feed the limiter. */
+void aws_client_set_rate_limited(struct aws_client *c, bool on);
 
 /* AWS's clock minus ours (seconds), from the Date header of the latest answer, error or
  * not; false before the first answer that had one. For expiries that other machines read

@@ -758,6 +758,21 @@ int aws_config_load(const struct aws_config_options *o, struct aws_config **ret,
 	if (v && (safe_atou(v, &c->max_attempts) < 0 || c->max_attempts == 0))
 		return set_errorf(ret_error, -EINVAL,
 		                  "invalid %s '%s': need a whole number of 1 or more", source, v);
+	c->max_attempts_set = v != NULL;
+
+	c->retry_mode = AWS_RETRY_STANDARD;
+	v = getenv("AWS_RETRY_MODE");
+	source = "AWS_RETRY_MODE";
+	if (!v) {
+		v = aws_config_profile_get(c, "retry_mode");
+		source = "retry_mode of the profile";
+	}
+	if (v && streq(v, "adaptive"))
+		c->retry_mode = AWS_RETRY_ADAPTIVE;
+	else if (v && !streq(v, "standard") && !streq(v, "legacy"))
+		return set_errorf(ret_error, -EINVAL,
+		                  "invalid %s: need standard, adaptive or legacy", source);
+	c->retry_mode_set = v != NULL;
 
 	v = getenv("AWS_CA_BUNDLE");
 	if (!v)

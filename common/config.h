@@ -44,6 +44,11 @@ struct aws_config_options {
 	const char *endpoint_url;
 };
 
+enum aws_retry_mode {
+	AWS_RETRY_STANDARD,
+	AWS_RETRY_ADAPTIVE, /* standard plus client-side rate limiting on throttling */
+};
+
 struct aws_config {
 	/* --profile, AWS_DEFAULT_PROFILE, AWS_PROFILE (botocore checks the legacy name first),
 	 * else "default" */
@@ -53,7 +58,11 @@ struct aws_config {
 	char *region;
 	char *endpoint_url;    /* --endpoint-url, for every service */
 	unsigned max_attempts; /* AWS_MAX_ATTEMPTS, the profile's max_attempts, else 3 */
-	char *ca_bundle;       /* AWS_CA_BUNDLE, the profile's ca_bundle; NULL for none */
+	bool max_attempts_set; /* by the environment or the profile, not the default */
+	/* AWS_RETRY_MODE, the profile's retry_mode ("legacy" reads as standard) */
+	enum aws_retry_mode retry_mode;
+	bool retry_mode_set;
+	char *ca_bundle; /* AWS_CA_BUNDLE, the profile's ca_bundle; NULL for none */
 	/* AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, else the profile's
 	 * ignore_configured_endpoint_urls; "true" in any case means true */
 	bool ignore_configured_endpoints;
@@ -68,7 +77,7 @@ struct aws_config {
 /*
  * 0, or -EINVAL with *ret_error (may be NULL) set to a one-line reason: an unparsable
  * file (with its path and line), a named profile found in neither file, a bad region,
- * AWS_MAX_ATTEMPTS or endpoint URL, a `services` section that does not exist. Other
+ * AWS_MAX_ATTEMPTS, retry mode or endpoint URL, a `services` section that does not exist. Other
  * negative errno values for files that exist but cannot be read, and -ENOMEM.
  */
 int aws_config_load(const struct aws_config_options *o, struct aws_config **ret, char **ret_error);

@@ -255,6 +255,7 @@ static int xfer_setup(struct http_client *c, CURL *e, struct xfer *x,
 		SET(CURLOPT_CAINFO, c->ca_bundle);
 	if (req->no_proxy)
 		SET(CURLOPT_NOPROXY, "*");
+	SET(CURLOPT_FRESH_CONNECT, req->fresh_connect ? 1L : 0L);
 	if (req->unix_socket)
 		SET(CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
 	SET(CURLOPT_CONNECTTIMEOUT_MS,

@@ -31,6 +31,9 @@ struct http_request {
 	long timeout_ms;         /* whole transfer; 0 = 60000 */
 	bool no_proxy;           /* IMDS and link-local credential endpoints */
 	bool sensitive;          /* the body holds a secret: wipe it as it grows and is freed */
+	/* A new connection: on a reused one that turns out dead, libcurl sends the request
+	 * again by itself, which a call that is not idempotent cannot afford unknowingly. */
+	bool fresh_connect;
 	/* Streaming: called with each complete line of the body (no newline; a last unterminated
 	 * line too) instead of buffering it; a negative return aborts the transfer with it. */
 	int (*on_line)(void *userdata, const char *line, size_t len);

@@ -98,3 +98,99 @@ long retry_backoff_ms(enum retry_kind kind, unsigned attempt, double r)
 		return (long)fmin(r * base_ms, RETRY_MAX_BACKOFF_MS);
 	}
 }
+
+static void bucket_refill(struct retry_limiter *l, double now)
+{
+	if (!l->refilled) {
+		l->refilled = true;
+		l->last_refill = now;
+		return;
+	}
+	if (now > l->last_refill)
+		l->capacity =
+		        fmin(l->max_capacity, l->capacity + (now - l->last_refill) * l->fill_rate);
+	l->last_refill = now;
+}
+
+static void bucket_set_rate(struct retry_limiter *l, double now, double rate)
+{
+	bucket_refill(l, now);
+	l->fill_rate = fmax(rate, RETRY_BUCKET_MIN_RATE);
+	l->max_capacity = rate >= 1.0 ? rate : 1.0;
+	l->capacity = fmin(l->capacity, l->max_capacity);
+}
+
+static double cubic_zero_point(const struct retry_limiter *l)
+{
+	return cbrt(l->w_max * (1.0 - RETRY_CUBIC_BETA) / RETRY_CUBIC_SCALE);
+}
+
+void retry_limiter_init(struct retry_limiter *l, double now)
+{
+	*l = (struct retry_limiter){ 0 };
+	/* botocore starts the bucket at 1 a second and CUBIC at 0 */
+	bucket_set_rate(l, now, 1.0);
+	l->w_max = 0.0;
+	l->k = cubic_zero_point(l);
+	l->last_fail = now;
+	l->last_bucket = floor(now);
+}
+
+double retry_limiter_acquire(struct retry_limiter *l, double now)
+{
+	if (!l->enabled)
+		return 0.0;
+	bucket_refill(l, now);
+	if (l->capacity >= 1.0) {
+		l->capacity -= 1.0;
+		return 0.0;
+	}
+	return (1.0 - l->capacity) / l->fill_rate;
+}
+
+/* The send rate, smoothed over half-second buckets. */
+static double rate_record(struct retry_limiter *l, double now)
+{
+	double bucket = floor(now / RETRY_RATE_BUCKET_S) * RETRY_RATE_BUCKET_S;
+
+	l->count++;
+	if (bucket > l->last_bucket) {
+		double current = l->count / (bucket - l->last_bucket);
+
+		l->measured =
+		        current * RETRY_RATE_SMOOTHING + l->measured * (1.0 - RETRY_RATE_SMOOTHING);
+		l->count = 0;
+		l->last_bucket = bucket;
+	}
+	return l->measured;
+}
+
+void retry_limiter_update(struct retry_limiter *l, double now, bool throttled)
+{
+	double measured = rate_record(l, now), rate;
+
+	if (!throttled) {
+		double dt = now - l->last_fail;
+
+		rate = RETRY_CUBIC_SCALE * pow(dt - l->k, 3.0) + l->w_max;
+	} else {
+		double current = l->enabled ? fmin(measured, l->fill_rate) : measured;
+
+		l->w_max = current;
+		l->k = cubic_zero_point(l);
+		l->last_fail = now;
+		rate = current * RETRY_CUBIC_BETA;
+		l->enabled = true;
+	}
+	bucket_set_rate(l, now, fmin(rate, RETRY_RATE_ADJUST_MAX * measured));
+}
+
+double retry_limiter_fill_rate(const struct retry_limiter *l)
+{
+	return l->fill_rate;
+}
+
+double retry_limiter_measured_rate(const struct retry_limiter *l)
+{
+	return l->measured;
+}

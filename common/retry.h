@@ -2,7 +2,11 @@
  * The AWS SDKs' "standard" retry mode (botocore retries/standard.py and quota.py): which
  * failures are retried, the jittered exponential backoff, and the retry quota; plus the
  * Auto Scaling errors the SDKs leave alone (ScalingActivityInProgress, ResourceContention),
- * which get pauses of their own.
+ * which get pauses of their own. And the adaptive mode's client-side rate limiter
+ * (botocore retries/adaptive.py, bucket.py, throttling.py): after the first throttling
+ * answer every attempt takes a token from a bucket whose fill rate CUBIC sets from the
+ * measured send rate. Times are seconds on a monotonic clock, passed in so the tests can
+ * drive them.
  */
 #ifndef ASGSWAP_RETRY_H
 #define ASGSWAP_RETRY_H
@@ -40,5 +44,35 @@ void retry_quota_release(struct retry_quota *q, unsigned last_cost);
 
 /* Milliseconds to wait after failed attempt number `attempt` (1-based); r in [0, 1). */
 long retry_backoff_ms(enum retry_kind kind, unsigned attempt, double r);
+
+/* botocore's constants */
+#define RETRY_CUBIC_SCALE     0.4
+#define RETRY_CUBIC_BETA      0.7
+#define RETRY_BUCKET_MIN_RATE 0.5 /* tokens a second */
+#define RETRY_RATE_SMOOTHING  0.8
+#define RETRY_RATE_BUCKET_S   0.5
+#define RETRY_RATE_ADJUST_MAX 2.0 /* the fill rate stays under this times the send rate */
+
+struct retry_limiter {
+	bool enabled; /* from the first throttling answer on */
+	/* token bucket */
+	double fill_rate, max_capacity, capacity, last_refill;
+	bool refilled;
+	/* CUBIC */
+	double w_max, k, last_fail;
+	/* measured send rate */
+	double measured, last_bucket;
+	unsigned count;
+};
+
+void retry_limiter_init(struct retry_limiter *l, double now);
+/* Takes a token before an attempt: 0 when it may go now, else the seconds to wait before
+ * asking again (nothing taken). Always 0 before the first throttling answer. */
+double retry_limiter_acquire(struct retry_limiter *l, double now);
+/* After each answer (or transport failure): throttled or not. */
+void retry_limiter_update(struct retry_limiter *l, double now, bool throttled);
+/* The fill rate (tokens a second) and the measured send rate, for the tests and traces. */
+double retry_limiter_fill_rate(const struct retry_limiter *l);
+double retry_limiter_measured_rate(const struct retry_limiter *l);
 
 #endif

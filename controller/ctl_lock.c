@@ -20,13 +20,15 @@
 #include "ctl.h"
 #include "log.h"
 #include "strutil.h"
+#include "timeutil.h"
 #include "banned.h"
 
 #define LOCK_TTL_DEFAULT 300
 /* Well above the time a tag write takes to show in DescribeAutoScalingGroups. */
 #define LOCK_SETTLE_DEFAULT 2.0
-/* How often a take whose write came back too late for the settle time starts over. */
-#define LOCK_TAKE_PASSES 3
+/* How often a take whose write came back too late for the settle time starts over: a
+ * throttled API makes a slow pass likely, 10 slow passes in a row are not. */
+#define LOCK_TAKE_PASSES 10
 
 time_t ctl_lock_ttl(void)
 {
@@ -266,13 +268,21 @@ int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s)
 
 	for (unsigned pass = 1;; pass++) {
 		_cleanup_free_ char *cur = NULL, *after = NULL;
-		double t0 = ctl_now(), took;
+		double t0, took;
 
 		/* Exclusion needs the write to land within the settle time of the read that
-		 * found the lock free, so the read is made here, just before the write. */
+		 * found the lock free, so the read is made here, just before the write, and
+		 * neither waits for the client-side rate limiter. */
+		aws_client_set_rate_limited(ctx->aws, false);
 		r = read_lock(ctx, s, &cur);
-		if (r < 0)
+		/* The answer is no older than its attempt: earlier failed attempts of the read
+		 * do not count against the settle time. */
+		t0 = ctl_now() -
+		     (double)(now_msec() - aws_client_last_attempt_ms(ctx->aws)) / 1000.0;
+		if (r < 0) {
+			aws_client_set_rate_limited(ctx->aws, true);
 			goto fail;
+		}
 		if (cur && ctl_lock_parse(cur, &l) == 0 && held_by_other(ctx, &l)) {
 			r = refuse(ctx, s, &l);
 			goto fail;
@@ -280,6 +290,7 @@ int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s)
 		ctl_lock_info_done(&l);
 		wrote = true; /* or may have: a lost answer */
 		r = write_lock(ctx, s);
+		aws_client_set_rate_limited(ctx->aws, true);
 		if (r < 0)
 			goto fail;
 		took = ctl_now() - t0;

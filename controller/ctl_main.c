@@ -15,6 +15,10 @@
 #include "trace.h"
 #include "banned.h"
 
+/* With a third of the calls failing, 3 attempts lose about 1 call in 20; 10 lose 1 in
+ * 20000. */
+#define CTL_MAX_ATTEMPTS_DEFAULT 10U
+
 enum {
 	CMD_NEEDS_AWS = 1 << 0,
 	CMD_NEEDS_VERSION = 1 << 1, /* the second argument is a VERSION */
@@ -395,6 +399,10 @@ int main(int argc, char **argv)
 			.endpoint_url = o.endpoint_url,
 			.trace = ctl_trace,
 			.stop = ctl_abort_calls,
+			/* A release makes hundreds of calls: it must outlast a throttled API
+			 * (docs/DESIGN.md, retries). */
+			.retry_mode_default = AWS_RETRY_ADAPTIVE,
+			.max_attempts_default = CTL_MAX_ATTEMPTS_DEFAULT,
 		};
 		struct aws_error err = { 0 };
 

@@ -57,6 +57,20 @@ static int batch_add(struct ctl_batch *b, struct query *q, char *what, ctl_reply
 	return 0;
 }
 
+/* A retry of a call that moves instances failed with ValidationError after an earlier
+ * attempt's answer was lost: that attempt took effect (the instance is in Standby
+ * already, or gone). The wait that follows checks the state. */
+static bool applied_before(const char *action, const struct aws_error *err)
+{
+	if (!err->answer_lost || !aws_error_is(err, "ValidationError"))
+		return false;
+	if (!streq(action, "EnterStandby") && !streq(action, "ExitStandby") &&
+	    !streq(action, "TerminateInstanceInAutoScalingGroup"))
+		return false;
+	log_debug("%s: an earlier attempt took effect, its answer was lost", action);
+	return true;
+}
+
 /* Sends entries side by side; the first failure is logged and returned, and replies go
  * to the calls that succeeded. */
 static int batch_send(struct ctl_context *ctx, struct ctl_batch_entry *v, size_t n)
@@ -75,7 +89,8 @@ static int batch_send(struct ctl_context *ctx, struct ctl_batch_entry *v, size_t
 	if (r < 0)
 		r = ctl_aws_failed(r, NULL, "%s", v[0].what);
 	for (size_t i = 0; i < n; i++) {
-		if (r == 0 && results[i] < 0)
+		if (r == 0 && results[i] < 0 &&
+		    !(v[i].reply == NULL && applied_before(qs[i]->action, &errs[i])))
 			r = ctl_aws_failed(results[i], &errs[i], "%s", v[i].what);
 		else if (r == 0 && v[i].reply)
 			r = v[i].reply(v[i].userdata, v[i].what, docs[i]);
@@ -130,7 +145,9 @@ int ctl_send(struct ctl_context *ctx, struct query *q, ctl_reply_fn reply, void 
 	if (ctx->batch)
 		return batch_add(ctx->batch, q, what, reply, userdata);
 	r = aws_query(ctx->aws, q, &doc, &err);
-	if (r < 0)
+	if (r < 0 && !reply && applied_before(q->action, &err))
+		r = 0;
+	else if (r < 0)
 		r = ctl_aws_failed(r, &err, "%s", what);
 	else if (reply)
 		r = reply(userdata, what, doc);

@@ -18,7 +18,8 @@ class WaitObservationTest(CtlCase):
             # Two observations in a row fail all of their 3 attempts.
             rule = proxy.throttle(action="DescribeAutoScalingGroups", skip=BEFORE_WAIT, count=6)
             p = self.run_ctl("deploy", IMAGE, "2.0", *FAST, "--timeout", timeout, *extra,
-                             env=self.env(AWS_ENDPOINT_URL=proxy.url))
+                             # the standard budget: 3 attempts an observation
+                             env=self.env(AWS_ENDPOINT_URL=proxy.url, AWS_MAX_ATTEMPTS="3"))
             fired = next(r for r in proxy.rules() if r["id"] == rule)["fired"]
         return p, fired
 

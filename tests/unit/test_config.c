@@ -25,6 +25,7 @@ static const char *const env_vars[] = {
 	"AWS_REGION",
 	"AWS_DEFAULT_REGION",
 	"AWS_MAX_ATTEMPTS",
+	"AWS_RETRY_MODE",
 	"AWS_CA_BUNDLE",
 	"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 	"AWS_ENDPOINT_URL",
@@ -559,6 +560,44 @@ static void test_max_attempts(void **state)
 	load_fails(NULL, -EINVAL, "'three'");
 }
 
+static void test_retry_mode(void **state)
+{
+	struct aws_config *c;
+	static const char *const bad[] = { "", "Adaptive", "adaptive ", "fast", "standard\n" };
+
+	(void)state;
+	write_config("[default]\nregion = us-east-1\n");
+	c = load_ok(NULL);
+	assert_int_equal(c->retry_mode, AWS_RETRY_STANDARD);
+	assert_false(c->retry_mode_set);
+	assert_false(c->max_attempts_set);
+	c = aws_config_free(c);
+	write_config("[default]\nretry_mode = adaptive\nmax_attempts = 3\n");
+	c = load_ok(NULL);
+	assert_int_equal(c->retry_mode, AWS_RETRY_ADAPTIVE);
+	assert_true(c->retry_mode_set);
+	assert_true(c->max_attempts_set);
+	c = aws_config_free(c);
+	/* the environment first, as botocore reads it */
+	setenv("AWS_RETRY_MODE", "standard", 1);
+	c = load_ok(NULL);
+	assert_int_equal(c->retry_mode, AWS_RETRY_STANDARD);
+	assert_true(c->retry_mode_set);
+	c = aws_config_free(c);
+	setenv("AWS_RETRY_MODE", "legacy", 1);
+	c = load_ok(NULL);
+	assert_int_equal(c->retry_mode, AWS_RETRY_STANDARD);
+	c = aws_config_free(c);
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		setenv("AWS_RETRY_MODE", bad[i], 1);
+		load_fails(NULL, -EINVAL,
+		           "invalid AWS_RETRY_MODE: need standard, adaptive or legacy");
+	}
+	unsetenv("AWS_RETRY_MODE");
+	write_config("[default]\nretry_mode = quick\n");
+	load_fails(NULL, -EINVAL, "retry_mode of the profile");
+}
+
 static void test_ca_bundle_and_ignore(void **state)
 {
 	struct aws_config *c;
@@ -861,6 +900,7 @@ int main(void)
 		T(test_region),
 		T(test_region_valid),
 		T(test_max_attempts),
+		T(test_retry_mode),
 		T(test_ca_bundle_and_ignore),
 		T(test_endpoint_order),
 		T(test_endpoint_services_missing),

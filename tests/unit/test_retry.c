@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 
 #include "retry.h"
 #include "banned.h"
@@ -82,12 +83,106 @@ static void test_backoff(void **state)
 	assert_int_equal(retry_backoff_ms(RETRY_CONTENTION, 1, 0.5), 1000);
 }
 
+#define assert_near(a, b) assert_true(fabs((a) - (b)) < 1e-9)
+
+/* Ten answers in the first half second of the clock: a send rate of 20 a second, smoothed
+ * to 16. */
+static void twenty_a_second(struct retry_limiter *l)
+{
+	for (int i = 1; i <= 10; i++)
+		retry_limiter_update(l, i / 20.0, false);
+}
+
+static void test_limiter_off_until_throttled(void **state)
+{
+	struct retry_limiter l;
+
+	(void)state;
+	retry_limiter_init(&l, 0.0);
+	twenty_a_second(&l);
+	/* No throttling answer yet: nothing waits, however many go at once. */
+	for (int i = 0; i < 1000; i++)
+		assert_near(retry_limiter_acquire(&l, 0.5), 0.0);
+	assert_near(retry_limiter_measured_rate(&l), 16.0);
+}
+
+static void test_limiter_throttle_cuts_rate(void **state)
+{
+	struct retry_limiter l;
+	double wait;
+
+	(void)state;
+	retry_limiter_init(&l, 0.0);
+	twenty_a_second(&l);
+	/* The first throttling answer: the fill rate becomes beta times the measured rate. */
+	retry_limiter_update(&l, 0.55, true);
+	assert_near(retry_limiter_fill_rate(&l), 16.0 * RETRY_CUBIC_BETA);
+	/* The bucket filled at 1 a second until the first answer, then at the floor of 0.5:
+	 * 0.05 + 0.45 * 0.5 + 0.05 * 0.5 = 0.3 tokens. A token is missing 0.7. */
+	wait = retry_limiter_acquire(&l, 0.55);
+	assert_near(wait, 0.7 / 11.2);
+	assert_true(retry_limiter_acquire(&l, 0.55 + wait / 2) > 0.0);
+	assert_near(retry_limiter_acquire(&l, 0.55 + wait + 1e-9), 0.0);
+	/* The next one waits a whole token's time. */
+	assert_near(retry_limiter_acquire(&l, 0.55 + wait + 1e-9), 1.0 / 11.2 - 1e-9);
+	/* Idle for long, the bucket holds at most the fill rate's worth: a burst of 11. */
+	for (int i = 0; i < 11; i++)
+		assert_near(retry_limiter_acquire(&l, 100.0), 0.0);
+	assert_near(retry_limiter_acquire(&l, 100.0), 0.8 / 11.2);
+}
+
+static void test_limiter_cubic_recovery(void **state)
+{
+	struct retry_limiter l;
+	double k = cbrt(16.0 * (1 - RETRY_CUBIC_BETA) / RETRY_CUBIC_SCALE);
+
+	(void)state;
+	retry_limiter_init(&l, 0.0);
+	twenty_a_second(&l);
+	retry_limiter_update(&l, 0.55, true);
+	/* Successes grow the rate along the cubic back towards the rate of the throttle. */
+	retry_limiter_update(&l, 0.6, false);
+	assert_near(retry_limiter_fill_rate(&l), RETRY_CUBIC_SCALE * pow(0.05 - k, 3) + 16.0);
+	assert_true(retry_limiter_fill_rate(&l) > 11.2);
+	assert_true(retry_limiter_fill_rate(&l) < 16.0);
+	/* At the zero point the cubic is back at 16, but the fill rate stays under twice the
+	 * measured rate: 3 answers in the last 2 s give 1.5 a second, smoothed to 4.4. */
+	retry_limiter_update(&l, 0.55 + k, false);
+	assert_near(retry_limiter_measured_rate(&l), 0.8 * 1.5 + 0.2 * 16.0);
+	assert_near(retry_limiter_fill_rate(&l), 2 * 4.4);
+}
+
+static void test_limiter_floor(void **state)
+{
+	struct retry_limiter l;
+
+	(void)state;
+	retry_limiter_init(&l, 0.0);
+	/* Throttled before any rate was measured: the fill rate is the floor of 0.5 a second,
+	 * and the 0.1 token gathered at 1 a second leaves 1.8 s to wait. */
+	retry_limiter_update(&l, 0.1, true);
+	assert_near(retry_limiter_fill_rate(&l), RETRY_BUCKET_MIN_RATE);
+	assert_near(retry_limiter_acquire(&l, 0.1), 0.9 / 0.5);
+	/* More throttling never goes below the floor. */
+	for (int i = 0; i < 50; i++)
+		retry_limiter_update(&l, 0.2 + i * 0.3, true);
+	assert_near(retry_limiter_fill_rate(&l), RETRY_BUCKET_MIN_RATE);
+	/* A full bucket (one token); a clock that steps back then fills nothing: the next
+	 * token is 2 s away. */
+	assert_near(retry_limiter_acquire(&l, 20.0), 0.0);
+	assert_near(retry_limiter_acquire(&l, 0.0), 1.0 / RETRY_BUCKET_MIN_RATE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_quota),
 		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_limiter_off_until_throttled),
+		cmocka_unit_test(test_limiter_throttle_cuts_rate),
+		cmocka_unit_test(test_limiter_cubic_recovery),
+		cmocka_unit_test(test_limiter_floor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
