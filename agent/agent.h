@@ -64,6 +64,11 @@ void agent_release_boot_memory(void);
 /* agent_boot.c */
 const char *aws_why(const struct aws_error *err, int r);
 void notify_status(const char *fmt, ...) _printf_(1, 2);
+/* The lifecycle hooks of a's group for transition (ASG_TRANSITION_*) by a hook setting:
+ * none, the one named by mode (with default_result), or every hook of that transition the
+ * group has (auto, one DescribeLifecycleHooks). */
+int agent_hooks_for(struct agent *a, const char *mode, const char *transition,
+                    const char *default_result, struct asg_lifecycle_hooks *ret);
 
 /* agent_stop.c: SIGTERM and SIGINT set a flag and make *ret_fd readable. */
 int agent_signals_init(int *ret_fd);

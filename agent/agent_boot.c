@@ -236,35 +236,27 @@ static int step_group(struct agent *a)
 	return 0;
 }
 
-/* The launch hooks to complete: by name, none, or those of the group (auto). */
-static int resolve_hooks(struct agent *a)
+int agent_hooks_for(struct agent *a, const char *mode, const char *transition,
+                    const char *default_result, struct asg_lifecycle_hooks *ret)
 {
-	struct aws_error err = { 0 };
 	_cleanup_asg_lifecycle_hooks_ struct asg_lifecycle_hooks all = { 0 };
-	const char *mode = a->cfg->lifecycle_hook;
+	struct aws_error err = { 0 };
 	int r;
 
-	if (a->hooks_known)
+	if (streq(mode, "none"))
 		return 0;
-	if (streq(mode, "none")) {
-		a->hooks_known = true;
-		return 0;
-	}
-	if (!a->group)
-		return -ENOENT;
 	if (!streq(mode, "auto")) {
 		struct asg_lifecycle_hook *h = calloc(1, sizeof(*h));
 
 		if (!h)
 			return -ENOMEM;
+		*ret = (struct asg_lifecycle_hooks){ .hooks = h, .n = 1 };
 		h->name = strdup(mode);
 		h->group = strdup(a->group);
-		h->transition = strdup(ASG_TRANSITION_LAUNCHING);
-		h->default_result = strdup("ABANDON");
-		a->hooks = (struct asg_lifecycle_hooks){ .hooks = h, .n = 1 };
+		h->transition = strdup(transition);
+		h->default_result = strdup(default_result);
 		if (!h->name || !h->group || !h->transition || !h->default_result)
 			return -ENOMEM;
-		a->hooks_known = true;
 		return 0;
 	}
 	r = asg_describe_lifecycle_hooks(a->aws, a->group, &all, &err);
@@ -277,18 +269,34 @@ static int resolve_hooks(struct agent *a)
 	for (size_t i = 0; i < all.n; i++) {
 		struct asg_lifecycle_hook *n;
 
-		if (!streq(all.hooks[i].transition, ASG_TRANSITION_LAUNCHING))
+		if (!streq(all.hooks[i].transition, transition))
 			continue;
-		n = reallocarray(a->hooks.hooks, a->hooks.n + 1, sizeof(*n));
+		n = reallocarray(ret->hooks, ret->n + 1, sizeof(*n));
 		if (!n)
 			return -ENOMEM;
-		a->hooks.hooks = n;
-		a->hooks.hooks[a->hooks.n++] = all.hooks[i];
+		ret->hooks = n;
+		ret->hooks[ret->n++] = all.hooks[i];
 		all.hooks[i] = (struct asg_lifecycle_hook){ 0 };
-		log_info("launch lifecycle hook '%s' (heartbeat timeout %u s)",
-		         a->hooks.hooks[a->hooks.n - 1].name,
-		         a->hooks.hooks[a->hooks.n - 1].heartbeat_timeout);
 	}
+	return 0;
+}
+
+/* The launch hooks to complete: by name, none, or those of the group (auto). */
+static int resolve_hooks(struct agent *a)
+{
+	const char *mode = a->cfg->lifecycle_hook;
+	int r;
+
+	if (a->hooks_known)
+		return 0;
+	if (!streq(mode, "none") && !a->group)
+		return -ENOENT;
+	r = agent_hooks_for(a, mode, ASG_TRANSITION_LAUNCHING, "ABANDON", &a->hooks);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; streq(mode, "auto") && i < a->hooks.n; i++)
+		log_info("launch lifecycle hook '%s' (heartbeat timeout %u s)",
+		         a->hooks.hooks[i].name, a->hooks.hooks[i].heartbeat_timeout);
 	a->hooks_known = true;
 	return 0;
 }

@@ -161,47 +161,8 @@ bool agent_terminating(struct agent *a)
 /* The termination hooks to complete: by name, none, or those of the group (auto). */
 static int terminate_hooks(struct agent *a, struct asg_lifecycle_hooks *ret)
 {
-	_cleanup_asg_lifecycle_hooks_ struct asg_lifecycle_hooks all = { 0 };
-	struct aws_error err = { 0 };
-	const char *mode = a->cfg->container.terminate_hook;
-	int r;
-
-	if (streq(mode, "none"))
-		return 0;
-	if (!streq(mode, "auto")) {
-		struct asg_lifecycle_hook *h = calloc(1, sizeof(*h));
-
-		if (!h)
-			return -ENOMEM;
-		*ret = (struct asg_lifecycle_hooks){ .hooks = h, .n = 1 };
-		h->name = strdup(mode);
-		h->group = strdup(a->group);
-		h->transition = strdup(ASG_TRANSITION_TERMINATING);
-		h->default_result = strdup("CONTINUE");
-		if (!h->name || !h->group || !h->transition || !h->default_result)
-			return -ENOMEM;
-		return 0;
-	}
-	r = asg_describe_lifecycle_hooks(a->aws, a->group, &all, &err);
-	if (r < 0) {
-		log_error("reading the lifecycle hooks of '%s': %s", a->group, aws_why(&err, r));
-		aws_error_clear(&err);
-		return r;
-	}
-	aws_error_clear(&err);
-	for (size_t i = 0; i < all.n; i++) {
-		struct asg_lifecycle_hook *n;
-
-		if (!streq(all.hooks[i].transition, ASG_TRANSITION_TERMINATING))
-			continue;
-		n = reallocarray(ret->hooks, ret->n + 1, sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		ret->hooks = n;
-		ret->hooks[ret->n++] = all.hooks[i];
-		all.hooks[i] = (struct asg_lifecycle_hook){ 0 };
-	}
-	return 0;
+	return agent_hooks_for(a, a->cfg->container.terminate_hook, ASG_TRANSITION_TERMINATING,
+	                       "CONTINUE", ret);
 }
 
 int agent_terminate(struct agent *a, uint64_t watchdog)
