@@ -507,8 +507,9 @@ static int ddb_call(struct aws_client *c, const char *action, const cJSON *req, 
 	return 0;
 }
 
-int ddb_put_request(const char *table, const struct ddb_item *item, const struct ddb_expr *cond,
-                    cJSON **ret, struct aws_error *err)
+/* PutItem and DeleteItem: the table, one attribute map (Item or Key) and a condition. */
+static int map_request(const char *table, const char *name, const struct ddb_item *map,
+                       const struct ddb_expr *cond, cJSON **ret, struct aws_error *err)
 {
 	_cleanup_json_ cJSON *req = NULL;
 	int r;
@@ -516,13 +517,19 @@ int ddb_put_request(const char *table, const struct ddb_item *item, const struct
 	req = request_new(table, &r, err);
 	if (!req)
 		return r;
-	r = add_map(req, "Item", item);
+	r = add_map(req, name, map);
 	if (r >= 0)
 		r = add_expr(req, "ConditionExpression", cond, err);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(req);
 	return 0;
+}
+
+int ddb_put_request(const char *table, const struct ddb_item *item, const struct ddb_expr *cond,
+                    cJSON **ret, struct aws_error *err)
+{
+	return map_request(table, "Item", item, cond, ret, err);
 }
 
 int ddb_update_request(const char *table, const struct ddb_item *key, const struct ddb_expr *update,
@@ -550,19 +557,7 @@ int ddb_update_request(const char *table, const struct ddb_item *key, const stru
 int ddb_delete_request(const char *table, const struct ddb_item *key, const struct ddb_expr *cond,
                        cJSON **ret, struct aws_error *err)
 {
-	_cleanup_json_ cJSON *req = NULL;
-	int r;
-
-	req = request_new(table, &r, err);
-	if (!req)
-		return r;
-	r = add_map(req, "Key", key);
-	if (r >= 0)
-		r = add_expr(req, "ConditionExpression", cond, err);
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(req);
-	return 0;
+	return map_request(table, "Key", key, cond, ret, err);
 }
 
 int ddb_put_item(struct aws_client *c, const char *table, const struct ddb_item *item,
