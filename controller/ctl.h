@@ -32,6 +32,7 @@ enum {
 struct ctl_options {
 	const char *region, *profile, *endpoint_url;
 	bool json, dry_run, verbose, quiet, color;
+	const char *events; /* --events: the bus of release events; NULL: the profile's */
 	const char *prefix;
 	double timeout_s; /* < 0: the command's default */
 	double poll_s;
@@ -63,6 +64,7 @@ struct ctl_context {
 	time_t lock_expiry; /* in AWS's clock */
 	char **tg_names;    /* target group ARN, name, ARN, name...: asked once a command */
 	double started;     /* ctl_now() when the command began: "done in N s" counts from it */
+	struct ctl_events *events; /* NULL: release events are not published */
 };
 
 enum ctl_state {

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 
+#include "ctl_events.h"
 #include "ctl_plan.h"
 #include "log.h"
 #include "banned.h"
@@ -48,6 +49,7 @@ int ctl_deploy(struct ctl_context *ctx)
 	if (r == -ETIMEDOUT && wait == WAIT_LIVE && s.have_release) {
 		log_error("the %s set did not become live within %.0f s: undoing the release",
 		          ctl_set_name(s.release.to), a.timeout_s);
+		ctl_events_outcome(ctx, "undone: timed out");
 		r = ctl_exec(ctx, &s, abort_planner, NULL, &where, &wait);
 		if (r < 0)
 			return ctl_stopped(ctx, &s, r, where);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_events.h"
 #include "ctl_plan.h"
 #include "log.h"
 #include "strutil.h"
@@ -359,6 +360,8 @@ int ctl_exec(struct ctl_context *ctx, struct ctl_service *s, plan_fn planner, co
 					printf("%s\n", ph->title);
 				(void)fflush(stdout);
 			}
+			if (!streq_ptr(shown, ph->title))
+				ctl_events_phase(ctx, s, p, ph);
 			free(shown);
 			shown = strdup(ph->title);
 			if (!shown)

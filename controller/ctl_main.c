@@ -9,6 +9,7 @@
 
 #include "creds.h"
 #include "ctl.h"
+#include "ctl_events.h"
 #include "log.h"
 #include "retry.h"
 #include "strutil.h"
@@ -93,7 +94,8 @@ static const struct cmd_entry commands[] = {
 
 static const char usage_head[] =
         "usage: asgswap [--region R] [--profile P] [--endpoint-url URL] [--output text|json]\n"
-        "               [--dry-run] [--verbose] [--quiet] [--no-color] COMMAND ...\n"
+        "               [--dry-run] [--verbose] [--quiet] [--no-color] [--events[=BUS]]\n"
+        "               COMMAND ...\n"
         "\n"
         "commands:\n";
 
@@ -128,7 +130,8 @@ static void command_usage(const struct cmd_entry *c)
 	}
 	if (c->flags & CMD_NEEDS_AWS)
 		printf("\nand the global options of 'asgswap --help' (--region, --profile, "
-		       "--endpoint-url,\n--output, --dry-run, --verbose, --quiet, --no-color)\n");
+		       "--endpoint-url,\n--output, --dry-run, --verbose, --quiet, --no-color, "
+		       "--events)\n");
 }
 
 static const struct cmd_entry *find_command(const char *name)
@@ -249,6 +252,7 @@ int main(int argc, char **argv)
 		OPT_VERBOSE,
 		OPT_QUIET,
 		OPT_NO_COLOR,
+		OPT_EVENTS,
 		OPT_PREFIX,
 		OPT_TIMEOUT,
 		OPT_POLL,
@@ -266,6 +270,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+		{ "events", optional_argument, NULL, OPT_EVENTS },
 		{ "prefix", required_argument, NULL, OPT_PREFIX },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "poll", required_argument, NULL, OPT_POLL },
@@ -317,6 +322,9 @@ int main(int argc, char **argv)
 		case OPT_NO_COLOR:
 			o.color = false;
 			log_set_color(false);
+			break;
+		case OPT_EVENTS:
+			o.events = optarg ? optarg : "default";
 			break;
 		case OPT_PREFIX:
 			o.prefix = optarg;
@@ -417,9 +425,12 @@ int main(int argc, char **argv)
 		r = resolve_aws(client);
 		if (r != 0)
 			return r;
+		if (ctl_events_setup(&ctx) < 0)
+			return CTL_EXIT_USAGE;
 	}
 	ctx.started = ctl_now();
 	r = cmd->fn(&ctx);
+	ctl_events_end(&ctx, r);
 	free(ctx.lock_nonce);
 	strv_free(ctx.tg_names);
 	(void)fflush(stdout);

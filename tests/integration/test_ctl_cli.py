@@ -43,7 +43,7 @@ class UsageTest(CtlCase):
         "  --poll S           seconds between two observations while waiting (1)\n"
         "\n"
         "and the global options of 'asgswap --help' (--region, --profile, --endpoint-url,\n"
-        "--output, --dry-run, --verbose, --quiet, --no-color)\n")
+        "--output, --dry-run, --verbose, --quiet, --no-color, --events)\n")
 
     def test_help_of_each_command(self):
         # help COMMAND, COMMAND -h and COMMAND --help print the same, without any AWS call
