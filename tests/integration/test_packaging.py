@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 import bed
@@ -102,14 +103,17 @@ CONTROLLER_ACTIONS = {
     "autoscaling:SetInstanceProtection", "autoscaling:SuspendProcesses",
     "autoscaling:TerminateInstanceInAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup",
     "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags", "cloudwatch:PutMetricAlarm",
+    "events:PutEvents",
 }
+# Calls whose failure is a warning, never a failed command: publishing release events.
+BEST_EFFORT_ACTIONS = {"events:PutEvents"}
 # Calls made with the credentials being resolved, not with the program's own policy.
 CREDENTIAL_ACTIONS = {"sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"}
 SERVICE_PREFIX = {"AWS_SVC_AUTOSCALING": "autoscaling", "AWS_SVC_ELB": "elasticloadbalancing",
                   "AWS_SVC_ELBV2": "elasticloadbalancing", "AWS_SVC_EC2": "ec2",
                   "AWS_SVC_CLOUDWATCH": "cloudwatch", "AWS_SVC_STS": "sts",
                   "AWS_SVC_ECR": "ecr", "AWS_SVC_SSM": "ssm",
-                  "AWS_SVC_SECRETSMANAGER": "secretsmanager"}
+                  "AWS_SVC_SECRETSMANAGER": "secretsmanager", "AWS_SVC_EVENTS": "events"}
 
 
 def read(path):
@@ -196,9 +200,11 @@ def source_actions():
         if os.path.basename(path) in ("autoscaling.c", "lifecycle.c"):
             for action in re.findall(r"\b(?!query_add)\w+\((?:c|q), \"([A-Z]\w+)\"", src):
                 actions.add(f"autoscaling:{action}")
-        # JSON 1.1 calls: awsjson_call(c, AWS_SVC_X, "TargetPrefix", "Action", ...)
-        for svc, action in re.findall(r"awsjson_call\(\w+, (AWS_SVC_\w+), \"[\w.]+\", \"(\w+)\"",
-                                      src):
+        # JSON 1.1 calls: awsjson_call(c, AWS_SVC_X, "TargetPrefix", "Action", ...), and
+        # awsjson_call_within() with a deadline
+        for svc, action in re.findall(
+                r"awsjson_call(?:_within)?\(\w+, (AWS_SVC_\w+), (?:\"[\w.]+\"|[A-Z_]+), "
+                r"\"(\w+)\"", src):
             actions.add(f"{SERVICE_PREFIX[svc]}:{action}")
     return actions
 
@@ -826,19 +832,23 @@ class ControllerPolicyTest(unittest.TestCase):
             AutoScalingGroupName="web-blue", ScheduledActionName="launch-day",
             StartTime=datetime.now(timezone.utc) + timedelta(days=2), DesiredCapacity=2)
         self.admin = self.client("autoscaling", keys["admin"])
+        self.admin_key = keys["admin"]
         m.reset_auth(0)  # from now on every call is checked
         return keys["deployer"]
 
-    def flow(self, key, endpoint=None):
-        """Runs FLOW as the user of `key`; (the failed step or None, its process)."""
+    def flow(self, key, endpoint=None, events="--events"):
+        """Runs FLOW as the user of `key`, publishing release events (to the default bus);
+        (the failed step or None, its process). self.stderr: what every step said."""
         env = bed.base_env(AWS_ENDPOINT_URL=endpoint or self.moto.url,
                            AWS_ACCESS_KEY_ID=key["AccessKeyId"],
                            AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
         hooks = HookCompleter(self.admin, ["worker-blue", "worker-green"])
+        self.stderr = ""
         try:
             for step in self.FLOW:
-                p = bed.run("asgswap", step[0], self.IMAGE, *step[1:], "--poll", "0.05",
-                            env=env, timeout=120)
+                p = bed.run("asgswap", events, step[0], self.IMAGE, *step[1:], "--poll",
+                            "0.05", env=env, timeout=120)
+                self.stderr += p.stderr
                 if p.returncode != 0:
                     return step, p
         finally:
@@ -864,9 +874,47 @@ class ControllerPolicyTest(unittest.TestCase):
             with self.subTest(action=action):
                 key = self.service(policy_without(self.policy, {action}))
                 failed, p = self.flow(key)
+                if action in BEST_EFFORT_ACTIONS:
+                    # Denied, the events are not published: a warning, the cycle goes on.
+                    self.assertIsNone(failed, f"{failed}: {p.stderr}")
+                    self.assertRegex(self.stderr, r"warning: publishing a release event .*"
+                                     + DENIED_RE(action))
+                    continue
                 self.assertIsNotNone(failed, f"the cycle completed without {action}")
                 self.assertEqual(p.returncode, 4, f"{failed}: {p.stderr}")
                 self.assertRegex(p.stderr, DENIED_RE(action))
+
+    def test_events_go_to_the_default_bus_only(self):
+        """The policy lets release events reach the default bus and no other: moto (patched)
+        authorises PutEvents against its bus, as AWS does."""
+        key = self.service(policy_without(self.policy))
+        events, sqs = self.client("events", self.admin_key), self.client("sqs", self.admin_key)
+        q = sqs.create_queue(QueueName="releases")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        events.create_event_bus(Name="other")
+        for bus in ("default", "other"):
+            events.put_rule(Name=f"to-{bus}", EventBusName=bus,
+                            EventPattern=json.dumps({"source": ["asgswap"]}))
+            events.put_targets(Rule=f"to-{bus}", EventBusName=bus,
+                               Targets=[{"Id": "q", "Arn": arn}])
+        self.FLOW = [("deploy", "2.0")]
+        failed, p = self.flow(key, events="--events=other")
+        self.assertIsNone(failed, f"{failed}: {p.stderr}")
+        self.assertRegex(self.stderr, r"warning: publishing a release event to event bus "
+                         r"'other' failed: AccessDeniedException: .*" + DENIED_RE("events:PutEvents"))
+        self.assertEqual(sqs.receive_message(QueueUrl=q).get("Messages", []), [])
+        self.FLOW = [("rollback",)]
+        failed, p = self.flow(key)
+        self.assertIsNone(failed, f"{failed}: {p.stderr}")
+        self.assertNotIn("warning", self.stderr)
+        got = []
+        deadline = time.monotonic() + 20
+        while len(got) < 4 and time.monotonic() < deadline:
+            for m in sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10).get("Messages", []):
+                got.append(json.loads(m["Body"])["detail"])
+                sqs.delete_message(QueueUrl=q, ReceiptHandle=m["ReceiptHandle"])
+        self.assertEqual([d["outcome"] for d in got], [None, None, None, "rolled back"])
 
 
 # Agent actions a boot in the test bed cannot call: the heartbeat goes out only while a
