@@ -115,6 +115,17 @@ class ReleaseEventsTest(EventsCase):
         self.assertEqual(got[0]["phase"], "terminating the 2 Standby instances of blue")
 
     def test_timed_out_deploy_publishes_undone(self):
+        # The rule of asgswap(1)'s example: only the ends that did not go well.
+        man = open(os.path.join(bed.TOP, "packaging", "man", "asgswap.1")).read()
+        m = re.search(r"--event-pattern '(\{.*?\})'", man.replace("\\-", "-").replace(
+            "\\(aq", "'"), re.S)
+        self.assertIsNotNone(m, "no rule example in asgswap(1)")
+        bad = self.sqs.create_queue(QueueName="bad-ends")["QueueUrl"]
+        self.events.put_rule(Name="bad-ends", EventPattern=m.group(1))
+        bad_arn = self.sqs.get_queue_attributes(QueueUrl=bad, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        self.events.put_targets(Rule="bad-ends", Targets=[{"Id": "q", "Arn": bad_arn}])
+        every = self.queue
         tgs, _ = self.pair("web", live=2)
         self.moto.set_delays(healthy=None)  # new targets stay `initial`: never healthy
         for i in self.describe("web-blue")["Instances"]:
@@ -129,6 +140,14 @@ class ReleaseEventsTest(EventsCase):
         self.assertEqual({(d["from"], d["to"], d["version"]) for d in got},
                          {("blue", "green", "2.0")})
         self.assertEqual(self.status()["live"], "blue")
+        self.queue = bad
+        self.assertEqual([d["outcome"] for d in self.received(want=1)], ["undone: timed out"])
+        # A deploy that went well passes that rule by.
+        self.moto.set_delays(healthy=0)
+        self.ok("--events", "deploy", IMAGE, "2.0", *FAST)
+        self.assertEqual(self.received(), [])
+        self.queue = every
+        self.assertEqual(self.received(want=9)[-1]["outcome"], "done")
 
     def test_an_interrupted_deploy_says_so(self):
         tgs, _ = self.pair("web", live=2)
