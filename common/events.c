@@ -151,7 +151,7 @@ int events_check_response(const cJSON *j, size_t n, struct aws_error *err)
 }
 
 int events_put(struct aws_client *c, const struct events_entry *entries, size_t n, long deadline_ms,
-               struct aws_error *err)
+               unsigned max_attempts, struct aws_error *err)
 {
 	_cleanup_json_ cJSON *req = NULL, *resp = NULL;
 	int r;
@@ -160,7 +160,7 @@ int events_put(struct aws_client *c, const struct events_entry *entries, size_t 
 	if (r < 0)
 		return r;
 	r = awsjson_call_within(c, AWS_SVC_EVENTS, EVENTS_TARGET_PREFIX, "PutEvents", req,
-	                        EVENTS_MAX_RESPONSE, deadline_ms, &resp, err);
+	                        EVENTS_MAX_RESPONSE, deadline_ms, max_attempts, &resp, err);
 	if (r < 0)
 		return r;
 	return events_check_response(resp, n, err);

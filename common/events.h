@@ -40,10 +40,11 @@ int events_request(const struct events_entry *entries, size_t n, struct cJSON **
 int events_check_response(const struct cJSON *j, size_t n, struct aws_error *err);
 
 /*
- * Sends the entries in one PutEvents call, all attempts within deadline_ms (0: the
- * client's default deadline). 0, or what aws_call() and events_check_response() return.
+ * Sends the entries in one PutEvents call, at most max_attempts attempts (0: the client's)
+ * all within deadline_ms (0: the client's default deadline). 0, or what aws_call() and
+ * events_check_response() return.
  */
 int events_put(struct aws_client *c, const struct events_entry *entries, size_t n, long deadline_ms,
-               struct aws_error *err);
+               unsigned max_attempts, struct aws_error *err);
 
 #endif

@@ -13,9 +13,10 @@
 #include "strutil.h"
 #include "banned.h"
 
-/* The whole call, retries included: a bus that does not answer costs one attempt's worth
- * of a release, once (publishing stops after the first failure). */
-#define EVENTS_DEADLINE_MS 5000L
+/* The whole call, its one retry included: a bus that does not answer costs a release one
+ * such wait, once (publishing stops after the first failure). */
+#define EVENTS_DEADLINE_MS  5000L
+#define EVENTS_MAX_ATTEMPTS 2U
 
 struct ctl_events {
 	char *bus;
@@ -119,7 +120,7 @@ static void publish(struct ctl_context *ctx, struct ctl_events *e, const char *o
 			.bus = e->bus,
 		};
 
-		r = events_put(ctx->aws, &entry, 1, EVENTS_DEADLINE_MS, &err);
+		r = events_put(ctx->aws, &entry, 1, EVENTS_DEADLINE_MS, EVENTS_MAX_ATTEMPTS, &err);
 	}
 	if (r < 0) {
 		e->stopped = true;
@@ -200,6 +201,7 @@ static const char *outcome_of(const struct ctl_context *ctx, int exit_code)
 void ctl_events_end(struct ctl_context *ctx, int exit_code)
 {
 	struct ctl_events *e = ctx->events;
+	bool own;
 
 	if (!e)
 		return;
@@ -209,8 +211,7 @@ void ctl_events_end(struct ctl_context *ctx, int exit_code)
 			ctl_stop_handled();
 		/* The command's own word holds for the end it foresaw (done or undone); a
 		 * failure after it (the undo itself failing) is said as the exit code says. */
-		bool own = e->outcome && (exit_code == CTL_EXIT_OK || exit_code == CTL_EXIT_UNDONE);
-
+		own = e->outcome && (exit_code == CTL_EXIT_OK || exit_code == CTL_EXIT_UNDONE);
 		publish(ctx, e, own ? e->outcome : outcome_of(ctx, exit_code));
 	}
 	ctx->events = events_free(e);

@@ -215,10 +215,57 @@ class PublishingFailureTest(EventsCase):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]  # closed again: connections are refused
-        line, _ = self.deploy_with(events_endpoint=f"http://127.0.0.1:{port}")
+        line, elapsed = self.deploy_with(events_endpoint=f"http://127.0.0.1:{port}")
+        print(f"\n    deploy {elapsed:.1f} s with a bus that refuses connections", end=" ",
+              flush=True)
         self.assertIn("event bus 'default'", line)
         self.assertRegex(line, r"refused|connect", line)
         self.assertEqual(self.received(), [])
+
+    def proxied_deploy(self, rule):
+        """A deploy whose PutEvents calls pass a fault proxy with rule; (the warnings, how
+        many PutEvents calls reached the proxy)."""
+        self.pair("web", live=2)
+        with FaultProxy(self.moto.url) as proxy:
+            proxy.add_rule(dict(rule, action="PutEvents"))
+            p = self.ok("--events", "deploy", IMAGE, "2.0", *FAST,
+                        env=self.env(AWS_ENDPOINT_URL_EVENTBRIDGE=proxy.url))
+            calls = [e["action"] for e in proxy.log()].count("PutEvents")
+        return [line for line in p.stderr.splitlines() if WARNING.search(line)], calls
+
+    def test_a_transient_error_is_retried_once(self):
+        warnings, calls = self.proxied_deploy({"type": "error", "status": 500, "shape": "json",
+                                               "code": "InternalException", "count": 1})
+        self.assertEqual(warnings, [])
+        self.assertEqual(calls, 5 + 1)
+        self.assertEqual(self.received(want=5)[-1]["outcome"], "done")
+
+    def test_a_bus_that_keeps_failing_gets_two_attempts_then_nothing(self):
+        warnings, calls = self.proxied_deploy({"type": "error", "status": 500, "shape": "json",
+                                               "code": "InternalException",
+                                               "message": "try again"})
+        self.assertEqual(len(warnings), 1)
+        self.assertIn("failed: InternalException: try again;", warnings[0])
+        self.assertEqual(calls, 2)  # the first event's two attempts; then nothing more
+
+    def test_a_failed_entry_in_an_answer_of_200_is_a_failure(self):
+        body = json.dumps({"FailedEntryCount": 1, "Entries": [
+            {"ErrorCode": "InternalFailure", "ErrorMessage": "Internal failure."}]})
+        warnings, calls = self.proxied_deploy({"type": "respond", "status": 200, "body": body,
+                                               "content_type": "application/x-amz-json-1.1"})
+        self.assertEqual(len(warnings), 1)
+        self.assertIn("failed: InternalFailure: entry 1 of 1: Internal failure.;", warnings[0])
+        self.assertEqual(calls, 1)
+
+    def test_the_endpoint_variable_is_botocores(self):
+        # The variable the test above sets is the one botocore reads for EventBridge.
+        from unittest import mock
+        import boto3
+        url = "http://127.0.0.1:9"
+        with mock.patch.dict(os.environ, {"AWS_ENDPOINT_URL_EVENTBRIDGE": url}):
+            c = boto3.session.Session().client("events", region_name="us-east-1",
+                                               aws_access_key_id="a", aws_secret_access_key="b")
+        self.assertEqual(c.meta.endpoint_url, url)
 
     def test_an_endpoint_that_never_answers_costs_one_call_at_most(self):
         # A baseline with a working bus, then the same deploy with a bus that accepts the
