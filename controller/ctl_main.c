@@ -23,6 +23,7 @@
 enum {
 	CMD_NEEDS_AWS = 1 << 0,
 	CMD_NEEDS_VERSION = 1 << 1, /* the second argument is a VERSION */
+	CMD_TABLE_ARG = 1 << 2,     /* the argument is a table name, not an IMAGE */
 };
 
 /* The options of the commands (the global ones are in usage_head), for `help COMMAND`. */
@@ -94,7 +95,8 @@ static const struct cmd_entry commands[] = {
 	  "Lists the releases of IMAGE recorded in the lock table, newest first: command,\n"
 	  "sets, versions, outcome, who ran it (--output json: with every phase and its time).",
 	  CO_PREFIX | CO_LIMIT },
-	{ "init-table", ctl_init_table, CMD_NEEDS_AWS, 1, 1, "init-table NAME [--timeout S]",
+	{ "init-table", ctl_init_table, CMD_NEEDS_AWS | CMD_TABLE_ARG, 1, 1,
+	  "init-table NAME [--timeout S]",
 	  "Creates the DynamoDB table for the lock and the release history (on demand),\n"
 	  "waits until it is ACTIVE and turns TTL on; a table that exists already is fine.",
 	  CO_TIMEOUT },
@@ -449,7 +451,7 @@ int main(int argc, char **argv)
 		log_error("usage: asgswap %s %s", cmd->name, usage_args(cmd));
 		return CTL_EXIT_USAGE;
 	}
-	if (args && args[0] && cmd->flags & CMD_NEEDS_AWS &&
+	if (args && args[0] && cmd->flags & CMD_NEEDS_AWS && !(cmd->flags & CMD_TABLE_ARG) &&
 	    (!*args[0] || strlen(args[0]) > 255 || strpbrk(args[0], " \t\r\n"))) {
 		log_error("image name '%s' is not a valid image name", args[0]);
 		return CTL_EXIT_USAGE;
