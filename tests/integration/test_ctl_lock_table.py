@@ -1,5 +1,6 @@
 """The lock as an item of a DynamoDB table (moto's DynamoDB, through the fault proxy):
-20 deploys of one service started within 100 ms, 10 rounds: exactly one makes Auto Scaling
+20 deploys of one service released at once by one signal (all running within about 0.1 s
+on two cores), 10 rounds: exactly one makes Auto Scaling
 calls that change anything, the other 19 exit 3 having made none (each run signs with its
 own access key id, which the proxy logs, so one proxy tells the runs apart). A holder
 SIGKILLed keeps the lock until its expiry, then the next run takes it over; a holder whose
@@ -78,7 +79,8 @@ class TableRaceTest(TableCase):
         # the last loser asks: a late loser would otherwise find the lock free again.
         proxy.latency(3000, action="EnterStandby")
         # Each run waits at a gate (SIGUSR1) and then execs asgswap, so that the time Python
-        # takes to spawn 20 processes does not spread their starts.
+        # takes to spawn 20 processes does not spread their starts; they share a process
+        # group, and one killpg() opens the gate for all of them at once.
         procs = []
         wrap = shlex.split(os.environ.get("ASGSWAP_WRAP", ""))
         for i in range(self.RUNS):
@@ -87,14 +89,13 @@ class TableRaceTest(TableCase):
             argv = wrap + [bed.binary("asgswap"), "deploy", IMAGE, f"2.{i}", *FAST]
             procs.append(subprocess.Popen([bed.PYTHON, "-c", GATE, *argv], env=env,
                                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True))
+                                          stderr=subprocess.PIPE, text=True,
+                                          process_group=procs[0].pid if procs else 0))
             self.addCleanup(lambda p=procs[-1]: p.poll() is None and p.kill())
         for p in procs:
             self.assertEqual(p.stderr.read(1), "r")
-        released = []
-        for p in procs:
-            os.kill(p.pid, signal.SIGUSR1)
-            released.append(time.monotonic())
+        opened = time.monotonic()
+        os.killpg(procs[0].pid, signal.SIGUSR1)
         results, woke = [], []
         for p in procs:
             code = p.wait(timeout=180)
@@ -102,7 +103,8 @@ class TableRaceTest(TableCase):
             woke.append(float(t))
             results.append((code, p.stdout.read(), err))
         log = proxy.log()
-        spread = (released[-1] - released[0], max(woke) - min(woke))
+        # From the gate's opening to the last run's wake-up, and first to last wake-up.
+        spread = (max(woke) - opened, max(woke) - min(woke))
         return spread, results, log
 
     def test_twenty_deploys_at_once_one_wins_every_round(self):
@@ -112,7 +114,9 @@ class TableRaceTest(TableCase):
                 spread, results, log = self.round(proxy, rnd)
                 spreads.append(spread)
                 where = f"round {rnd}"
-                self.assertLess(spread[0], 0.1, f"{where}: the runs started {spread[0]:.3f} s apart")
+                # One signal starts them all; on two busy cores the last one gets to run a
+                # little later (about 0.1 s under make check), with a margin here.
+                self.assertLess(spread[0], 1.0, f"{where}: the runs started {spread} s apart")
                 codes = [r[0] for r in results]
                 self.assertEqual(sorted(codes), [0] + [3] * (self.RUNS - 1),
                                  f"{where}: {[(c, e[-300:]) for c, _, e in results]}")
@@ -149,8 +153,9 @@ class TableRaceTest(TableCase):
                 self.assertEqual(self.states("web-blue"), ["Standby"], where)
                 self.assertNotIn("asgswap:lock", self.tags("web-blue"), where)
                 self.assertIsNone(self.lock_item(), f"{where}: the winner released the lock")
-        print(f"\n    20 runs released within {max(s[0] for s in spreads) * 1000:.1f} ms, running "
-              f"within {max(s[1] for s in spreads) * 1000:.0f} ms, their PutItems within "
+        print(f"\n    20 runs released by one signal, all running within "
+              f"{max(s[0] for s in spreads) * 1000:.0f} ms of it "
+              f"({max(s[1] for s in spreads) * 1000:.0f} ms first to last), their PutItems within "
               f"{max(puts_spread or [0]) * 1000:.0f} ms (worst of {self.ROUNDS} rounds); losers "
               f"refused by the lock: {sum(asked_counts)}/{(self.RUNS - 1) * self.ROUNDS}, the "
               "others by the release record already written", end=" ")
