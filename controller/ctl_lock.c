@@ -178,12 +178,14 @@ void ctl_lock_describe(struct ctl_context *ctx, const struct ctl_lock_info *l, c
 {
 	char when[64], span[32];
 	long long left = (long long)(l->expiry - ctl_aws_now(ctx));
+	/* Whatever wrote the lock, its holder prints as one line. */
+	_cleanup_free_ char *holder = l->holder ? ctl_printable(l->holder) : NULL;
 
 	ctl_format_when(l->expiry, when, sizeof(when));
 	ctl_format_span(left, span, sizeof(span));
 	(void)snprintf(buf, size, "%s until %s (AWS's clock, %s%s%s)",
-	               l->holder ? l->holder : "another asgswap run", when, left < 0 ? "" : "in ",
-	               span, left < 0 ? " ago" : "");
+	               holder ? holder : "another asgswap run", when, left < 0 ? "" : "in ", span,
+	               left < 0 ? " ago" : "");
 }
 
 static bool held_by_other(struct ctl_context *ctx, const struct ctl_lock_info *l)
@@ -429,8 +431,10 @@ int ctl_unlock(struct ctl_context *ctx)
 			return CTL_EXIT_STATE;
 		}
 		ctl_format_span(age, span, sizeof(span));
+		_cleanup_free_ char *holder = l.holder ? ctl_printable(l.holder) : NULL;
+
 		(void)snprintf(what, sizeof(what), "the lock of %s, written %s%s ago",
-		               l.holder ? l.holder : "an asgswap run that did not name itself",
+		               holder ? holder : "an asgswap run that did not name itself",
 		               age < 0 ? "-" : "", span);
 		if (l.expiry > ctl_aws_now(ctx)) {
 			size_t n = strlen(what);

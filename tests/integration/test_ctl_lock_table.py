@@ -252,6 +252,24 @@ class TableLockCommandsTest(TableCase):
         self.assertEqual(asg_mutations(log), [])
         self.assertEqual(self.lock_item()["nonce"], {"S": "0123456789abcdef"})
 
+    def test_a_hostile_item_prints_as_one_line(self):
+        self.pair("web", live=1)
+        self.put_lock(int(time.time()) + 100, holder="evil\n\x1b[31mred")
+        # A holder that is no text for a terminal, and an expiry that is no whole number
+        # of seconds: shown escaped, read as expired (DynamoDB's condition agrees: 1.5 is
+        # long past), taken over.
+        self.ddb.update_item(TableName=TABLE, Key=LOCK_KEY, UpdateExpression="SET expires = :e",
+                             ExpressionAttributeValues={":e": {"N": "1.5"}})
+        p = self.ok("status", IMAGE)
+        self.assertIn("lock: taken by evil\\x0a\\x1b[31mred, expired at 1970-01-01 00:00:00 UTC",
+                      p.stdout)
+        self.ok("deploy", IMAGE, "2.0", *FAST)
+        self.put_lock(int(time.time()) + 100, holder="evil\n\x1b[31mred")
+        p = self.run_ctl("rollback", IMAGE, *FAST)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertIn("is locked by evil\\x0a\\x1b[31mred until", p.stderr)
+
     def test_unlock_removes_the_item_and_refuses_an_unexpired_one_without_force(self):
         self.pair("web", live=1)
         self.put_lock(int(time.time()) + 200, holder="bob@ci-3 77 rollback")
