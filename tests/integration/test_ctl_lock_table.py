@@ -7,6 +7,7 @@ SIGKILLed keeps the lock until its expiry, then the next run takes it over; a ho
 lock is taken over (the taker's clock skewed with the proxy's Date rule) stops before its
 next mutating step with exit 3 naming the taker. `status` and `unlock` work on the item.
 AWS state is checked with boto3."""
+import json
 import os
 import shlex
 import signal
@@ -251,6 +252,22 @@ class TableLockCommandsTest(TableCase):
         self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
         self.assertEqual(asg_mutations(log), [])
         self.assertEqual(self.lock_item()["nonce"], {"S": "0123456789abcdef"})
+
+    def test_unlock_dry_run_and_status_of_every_service(self):
+        self.pair("web", live=1)
+        self.group("api-blue", mn=1, desired=1, version="1.0", image="registry.example/api",
+                   tgs=[self.target_group("api-tg")])
+        self.group("api-green", image="registry.example/api")
+        self.put_lock(int(time.time()) - 10, holder="carol@laptop 9 finalize")
+        p = self.ok("--dry-run", "unlock", IMAGE)
+        self.assertIn(f"DeleteItem {TABLE}: the lock item of '{IMAGE}'", p.stdout)
+        self.assertIsNotNone(self.lock_item())
+        # Every service's row reads its own item: web's lock, none for api.
+        p = self.ok("--output", "json", "status")
+        locks = {sv["image"]: sv["lock"] for sv in json.loads(p.stdout)["services"]}
+        self.assertEqual(locks["registry.example/api"], None)
+        self.assertEqual(locks[IMAGE]["holder"], "carol@laptop 9 finalize")
+        self.assertTrue(locks[IMAGE]["expired"])
 
     def test_a_hostile_item_prints_as_one_line(self):
         self.pair("web", live=1)
