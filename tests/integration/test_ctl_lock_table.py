@@ -318,6 +318,16 @@ class TableLockCommandsTest(TableCase):
         self.assertEqual(actions.count("DeleteItem"), 1)
         self.assertIsNone(self.lock_item())
 
+    def test_dry_run_neither_locks_nor_records(self):
+        self.pair("web", live=1)
+        with FaultProxy(self.moto.url) as proxy:
+            p = self.ok("--dry-run", "deploy", IMAGE, "2.0",
+                        env=self.env(AWS_ENDPOINT_URL=proxy.url))
+            actions = {e["action"] for e in proxy.log()}
+        self.assertIn("launching green 2.0", p.stdout)
+        self.assertEqual(actions & (DDB_ACTIONS | {"GetCallerIdentity"}), set())
+        self.assertEqual(self.ddb.scan(TableName=TABLE)["Items"], [])
+
     def test_a_missing_table_is_one_clear_error(self):
         self.pair("web", live=1)
         p = self.run_ctl("deploy", IMAGE, "2.0", *FAST, env=self.env(ASGSWAP_LOCK_TABLE="nosuch"))
