@@ -37,7 +37,11 @@ struct ctl_options {
 	double timeout_s; /* < 0: the command's default */
 	double poll_s;
 	bool finalize_first, force;
-	char **args; /* positional arguments after the command (strv) */
+	/* The DynamoDB lock table (--lock-table, ASGSWAP_LOCK_TABLE, lock_table): NULL for the
+	 * tag lock. */
+	const char *lock_table;
+	unsigned limit; /* history --limit; 0: the default */
+	char **args;    /* positional arguments after the command (strv) */
 };
 
 /* Sees the answer of a call that succeeded; what names the call, for messages. */
@@ -65,6 +69,7 @@ struct ctl_context {
 	char **tg_names;    /* target group ARN, name, ARN, name...: asked once a command */
 	double started;     /* ctl_now() when the command began: "done in N s" counts from it */
 	struct ctl_events *events; /* NULL: release events are not published */
+	struct ctl_history *history; /* with a lock table: the release's record (ctl_history.c) */
 };
 
 enum ctl_state {
@@ -155,6 +160,11 @@ int ctl_exit_code(int r);
 /* Why set k of s is mixed: which instances (or groups) make it so and the commands that
  * settle it, in one sentence (*ret; NULL when the set is not mixed). */
 int ctl_explain_set(const struct ctl_service *s, int k, char **ret);
+/* A value from AWS shown to a person: bytes outside printable ASCII as \xNN (NULL: no
+ * memory). */
+char *ctl_printable(const char *s);
+/* "2026-12-06 21:35:04 UTC" (human) or "2026-12-06T21:35:04Z". */
+bool ctl_iso_time(time_t when, char *buf, size_t n, bool human);
 
 /* ctl_lock.c */
 struct ctl_lock_info {
@@ -171,6 +181,49 @@ void ctl_lock_release(struct ctl_context *ctx, struct ctl_service *s);
 /* The end of a command that could not finish `where`: the message, the lock, the exit code. */
 int ctl_stopped(struct ctl_context *ctx, struct ctl_service *s, int r, const char *where);
 time_t ctl_lock_ttl(void);
+/* Shared by the two backends of the lock (tags here, the table in ctl_lock_table.c). */
+char *ctl_lock_holder(struct ctl_context *ctx);
+int ctl_lock_new_nonce(struct ctl_context *ctx);
+int ctl_lock_refuse(struct ctl_context *ctx, struct ctl_service *s, const struct ctl_lock_info *l);
+void ctl_lock_describe(struct ctl_context *ctx, const struct ctl_lock_info *l, char *buf,
+                       size_t size);
+void ctl_format_span(long long s, char *buf, size_t size);
+void ctl_format_when(time_t t, char *buf, size_t size);
+
+/* ctl_lock_table.c: the lock as an item of a DynamoDB table, taken with a conditional PutItem,
+ * renewed with a conditional UpdateItem, released with a conditional DeleteItem. */
+/* The key of a service in the table: IMAGE, or "IMAGE PREFIX" (IMAGE has no blank). */
+char *ctl_service_key(const char *image, const char *prefix);
+int ctl_lock_table_take(struct ctl_context *ctx, struct ctl_service *s);
+int ctl_lock_table_check(struct ctl_context *ctx, struct ctl_service *s);
+void ctl_lock_table_release(struct ctl_context *ctx, struct ctl_service *s);
+/* The lock item as found: 1 with *ret filled (and *ret_release the history key it names, or
+ * NULL), 0 when there is none, or a failure (logged). */
+int ctl_lock_table_read(struct ctl_context *ctx, const char *image, struct ctl_lock_info *ret,
+                        char **ret_release);
+/* Deletes the lock item if it still holds nonce: 0, -EEXIST when it changed meanwhile. */
+int ctl_lock_table_remove(struct ctl_context *ctx, const char *image, const char *nonce);
+/* The command `init-table NAME`. */
+int ctl_init_table(struct ctl_context *ctx);
+
+/* ctl_history.c: with a lock table, one item a release (command, sets, versions, phases with
+ * their AWS time, outcome, caller, asgswap's version), and `asgswap history`. A failure to
+ * write it is a warning. */
+struct plan;
+/* The key (a decimal sort key, AWS time in microseconds) the release will be recorded
+ * under, chosen on first use; NULL without memory. */
+const char *ctl_history_key(struct ctl_context *ctx);
+/* The lock is ours: the record is written (outcome "running"), with the caller's ARN. */
+void ctl_history_begin(struct ctl_context *ctx, struct ctl_service *s);
+/* The executor printed the line of a phase of plan p. */
+void ctl_history_phase(struct ctl_context *ctx, const struct plan *p, const char *title);
+/* The outcome the record ends with, when it is not "done" ("undone (REASON)", ...); a
+ * later one replaces it (an undo that is itself interrupted). */
+void ctl_history_outcome(struct ctl_context *ctx, const char *fmt, ...) _printf_(2, 3);
+/* The release ended: its record gets the outcome and the end time. */
+void ctl_history_end(struct ctl_context *ctx);
+void ctl_history_free(struct ctl_context *ctx);
+int ctl_history(struct ctl_context *ctx);
 /* Seconds between writing the lock and reading it back (ASGSWAP_LOCK_SETTLE, default 2). */
 double ctl_lock_settle(void);
 /* Now in AWS's clock, which every run shares: this machine's clock may be off (the skew

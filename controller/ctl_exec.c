@@ -264,14 +264,15 @@ static int send_call(struct ctl_context *ctx, const struct step *st)
 }
 
 /* The lock before every mutating round: taken before the first, checked against the
- * latest observation after. */
+ * latest observation after (a lock table is asked every time: a check costs one write). */
 static int lock(struct ctl_context *ctx, struct ctl_service *s)
 {
 	if (!ctx->lock_nonce) {
 		observations_at_lock = observations;
 		return ctl_lock_take(ctx, s);
 	}
-	return observations > observations_at_lock ? ctl_lock_check(ctx, s) : 0;
+	return observations > observations_at_lock || ctx->o->lock_table ? ctl_lock_check(ctx, s)
+	                                                                 : 0;
 }
 
 /* One round of a phase; 1 when it was a wait that ended (the plan is then recomputed). */
@@ -362,6 +363,7 @@ int ctl_exec(struct ctl_context *ctx, struct ctl_service *s, plan_fn planner, co
 			}
 			if (!streq_ptr(shown, ph->title))
 				ctl_events_phase(ctx, s, p, ph);
+				ctl_history_phase(ctx, p, ph->title);
 			free(shown);
 			shown = strdup(ph->title);
 			if (!shown)

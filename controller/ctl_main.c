@@ -10,6 +10,7 @@
 #include "creds.h"
 #include "ctl.h"
 #include "ctl_events.h"
+#include "dynamodb.h"
 #include "log.h"
 #include "retry.h"
 #include "strutil.h"
@@ -23,6 +24,7 @@
 enum {
 	CMD_NEEDS_AWS = 1 << 0,
 	CMD_NEEDS_VERSION = 1 << 1, /* the second argument is a VERSION */
+	CMD_TABLE_ARG = 1 << 2,     /* the argument is a table name, not an IMAGE */
 };
 
 /* The options of the commands (the global ones are in usage_head), for `help COMMAND`. */
@@ -32,6 +34,7 @@ enum {
 	CO_POLL = 1 << 2,
 	CO_FINALIZE_FIRST = 1 << 3,
 	CO_FORCE = 1 << 4,
+	CO_LIMIT = 1 << 5,
 };
 
 static const struct {
@@ -45,6 +48,7 @@ static const struct {
 	  "finalize the previous release when the idle set holds Standby instances" },
 	{ CO_FORCE, "--force",
 	  "deploy: even when the live set already runs VERSION; unlock: even an unexpired lock" },
+	{ CO_LIMIT, "--limit N", "at most N releases, newest first (20)" },
 };
 
 struct cmd_entry {
@@ -88,14 +92,23 @@ static const struct cmd_entry commands[] = {
 	{ "unlock", ctl_unlock, CMD_NEEDS_AWS, 1, 1, "unlock   IMAGE [--prefix P] [--force]",
 	  "Removes the lock left by a run that crashed (an unexpired one only with --force).",
 	  CO_PREFIX | CO_FORCE },
+	{ "history", ctl_history, CMD_NEEDS_AWS, 1, 1, "history  IMAGE [--prefix P] [--limit N]",
+	  "Lists the releases of IMAGE recorded in the lock table, newest first: command,\n"
+	  "sets, versions, outcome, who ran it (--output json: with every phase and its time).",
+	  CO_PREFIX | CO_LIMIT },
+	{ "init-table", ctl_init_table, CMD_NEEDS_AWS | CMD_TABLE_ARG, 1, 1,
+	  "init-table NAME [--timeout S]",
+	  "Creates the DynamoDB table for the lock and the release history (on demand),\n"
+	  "waits until it is ACTIVE and turns TTL on; a table that exists already is fine.",
+	  CO_TIMEOUT },
 	{ "help", cmd_help, 0, 0, 1, "help     [COMMAND]",
 	  "Prints the usage of every command, or the options of one.", 0 },
 };
 
 static const char usage_head[] =
         "usage: asgswap [--region R] [--profile P] [--endpoint-url URL] [--output text|json]\n"
-        "               [--dry-run] [--verbose] [--quiet] [--no-color] [--events[=BUS]]\n"
-        "               COMMAND ...\n"
+        "               [--lock-table NAME] [--dry-run] [--verbose] [--quiet] [--no-color]\n"
+        "               [--events[=BUS]] COMMAND ...\n"
         "\n"
         "commands:\n";
 
@@ -130,8 +143,8 @@ static void command_usage(const struct cmd_entry *c)
 	}
 	if (c->flags & CMD_NEEDS_AWS)
 		printf("\nand the global options of 'asgswap --help' (--region, --profile, "
-		       "--endpoint-url,\n--output, --dry-run, --verbose, --quiet, --no-color, "
-		       "--events)\n");
+		       "--endpoint-url,\n--output, --lock-table, --dry-run, --verbose, --quiet, "
+		       "--no-color, --events)\n");
 }
 
 static const struct cmd_entry *find_command(const char *name)
@@ -211,6 +224,51 @@ static int parse_seconds(const char *opt, const char *s, double *ret)
 }
 
 /*
+ * The lock table: --lock-table, then ASGSWAP_LOCK_TABLE, then lock_table in the profile's
+ * section of the config file (the SDKs' order: option, environment, file). An empty value
+ * set nowhere else means none. 0, or a usage error (logged).
+ */
+static int resolve_lock_table(struct ctl_options *o, const struct aws_client *client)
+{
+	const char *v = o->lock_table, *from = "--lock-table";
+	_cleanup_free_ char *shown = NULL;
+
+	if (!v) {
+		v = getenv("ASGSWAP_LOCK_TABLE");
+		from = "ASGSWAP_LOCK_TABLE";
+	}
+	if (!v) {
+		v = aws_config_profile_get(aws_client_config(client), "lock_table");
+		from = "lock_table in the config file";
+	}
+	if (!v || (!*v && !streq(from, "--lock-table"))) {
+		o->lock_table = NULL;
+		return 0;
+	}
+	if (ddb_table_name_is_valid(v)) {
+		o->lock_table = v;
+		return 0;
+	}
+	shown = ctl_printable(v);
+	log_error("%s '%s' is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)", from,
+	          shown ? shown : "?");
+	return -EINVAL;
+}
+
+/* A count 1..max. */
+static int parse_count(const char *opt, const char *s, unsigned max, unsigned *ret)
+{
+	unsigned v;
+
+	if (safe_atou(s, &v) < 0 || v == 0 || v > max) {
+		log_error("%s '%s': expected a whole number between 1 and %u", opt, s, max);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+/*
  * Region and credentials before the first call: what is missing or wrong there is the
  * operator's configuration (exit 2), not a failed call; STS or a credentials endpoint that
  * cannot be reached or refuses is a failed call (exit 4).
@@ -258,6 +316,8 @@ int main(int argc, char **argv)
 		OPT_POLL,
 		OPT_FINALIZE_FIRST,
 		OPT_FORCE,
+		OPT_LOCK_TABLE,
+		OPT_LIMIT,
 		OPT_HELP,
 		OPT_VERSION,
 	};
@@ -276,6 +336,8 @@ int main(int argc, char **argv)
 		{ "poll", required_argument, NULL, OPT_POLL },
 		{ "finalize-first", no_argument, NULL, OPT_FINALIZE_FIRST },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "lock-table", required_argument, NULL, OPT_LOCK_TABLE },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{},
@@ -343,6 +405,13 @@ int main(int argc, char **argv)
 		case OPT_FORCE:
 			o.force = true;
 			break;
+		case OPT_LOCK_TABLE:
+			o.lock_table = optarg;
+			break;
+		case OPT_LIMIT:
+			if (parse_count("--limit", optarg, DDB_MAX_ITEMS, &o.limit) < 0)
+				return CTL_EXIT_USAGE;
+			break;
 		case 'h':
 		case OPT_HELP:
 			help = true;
@@ -388,7 +457,7 @@ int main(int argc, char **argv)
 		log_error("usage: asgswap %s %s", cmd->name, usage_args(cmd));
 		return CTL_EXIT_USAGE;
 	}
-	if (args && args[0] && cmd->flags & CMD_NEEDS_AWS &&
+	if (args && args[0] && cmd->flags & CMD_NEEDS_AWS && !(cmd->flags & CMD_TABLE_ARG) &&
 	    (!*args[0] || strlen(args[0]) > 255 || strpbrk(args[0], " \t\r\n"))) {
 		log_error("image name '%s' is not a valid image name", args[0]);
 		return CTL_EXIT_USAGE;
@@ -421,6 +490,8 @@ int main(int argc, char **argv)
 			return CTL_EXIT_USAGE;
 		}
 		ctx.aws = client;
+		if (resolve_lock_table(&o, client) < 0)
+			return CTL_EXIT_USAGE;
 		ctl_signals_setup();
 		r = resolve_aws(client);
 		if (r != 0)
@@ -432,6 +503,7 @@ int main(int argc, char **argv)
 	r = cmd->fn(&ctx);
 	ctl_events_end(&ctx, r);
 	free(ctx.lock_nonce);
+	ctl_history_free(&ctx);
 	strv_free(ctx.tg_names);
 	(void)fflush(stdout);
 	return r;

@@ -54,7 +54,7 @@ static const char *duration(long long sec, char *buf, size_t n)
 }
 
 /* ISO 8601 for JSON, or for a person ("2026-12-06 21:30:05 UTC"). */
-static bool iso_time(time_t when, char *buf, size_t n, bool human)
+bool ctl_iso_time(time_t when, char *buf, size_t n, bool human)
 {
 	struct tm tm;
 
@@ -65,7 +65,7 @@ static bool iso_time(time_t when, char *buf, size_t n, bool human)
 }
 
 /* A tag value shown to a person: bytes outside printable ASCII as \xNN. */
-static char *printable(const char *s)
+char *ctl_printable(const char *s)
 {
 	_cleanup_buf_ struct buf b = { 0 };
 
@@ -314,7 +314,7 @@ static void report_done(struct report *p)
 /* Fills p from the service observed (r from ctl_observe_groups(), why its message). */
 static int report_fill(struct report *p, const char *image, int r, const char *why)
 {
-	p->image = printable(image);
+	p->image = ctl_printable(image);
 	if (!p->image)
 		return -ENOMEM;
 	if (r < 0) {
@@ -361,9 +361,10 @@ static void status_json(const struct report *p, const char *prefix, time_t now, 
 		bool ok = p->lock > 0;
 
 		json_string_or_null(l, "holder", ok ? p->lock_info.holder : NULL);
-		json_string_or_null(
-		        l, "expires",
-		        ok && iso_time(p->lock_info.expiry, iso, sizeof(iso), false) ? iso : NULL);
+		json_string_or_null(l, "expires",
+		                    ok && ctl_iso_time(p->lock_info.expiry, iso, sizeof(iso), false)
+		                            ? iso
+		                            : NULL);
 		if (ok)
 			cJSON_AddBoolToObject(l, "expired", p->lock_info.expiry <= now);
 		else
@@ -404,7 +405,7 @@ static void status_json(const struct report *p, const char *prefix, time_t now, 
 		/* The time comes from a tag: one that does not print is no time at all. */
 		json_string_or_null(js, "standby_since",
 		                    standby_since(set, &when) &&
-		                                    iso_time(when, iso, sizeof(iso), false)
+		                                    ctl_iso_time(when, iso, sizeof(iso), false)
 		                            ? iso
 		                            : NULL);
 		json_string_or_null(js, "rolled_back_from", rolled_back_from(set));
@@ -446,14 +447,14 @@ static char *lock_words(const struct report *p, time_t now)
 	char *v = NULL;
 
 	if (p->lock < 0) {
-		raw = printable(asg_group_tag(p->s.canonical, TAG_LOCK));
+		raw = ctl_printable(asg_group_tag(p->s.canonical, TAG_LOCK));
 		return asprintf(&v, "%s holds '%s', which is no lock (NONCE:EXPIRY:HOLDER)",
 		                TAG_LOCK, raw ? raw : "") < 0
 		               ? NULL
 		               : v;
 	}
-	holder = printable(p->lock_info.holder ? p->lock_info.holder : "an unnamed holder");
-	if (!holder || !iso_time(p->lock_info.expiry, when, sizeof(when), true))
+	holder = ctl_printable(p->lock_info.holder ? p->lock_info.holder : "an unnamed holder");
+	if (!holder || !ctl_iso_time(p->lock_info.expiry, when, sizeof(when), true))
 		return NULL;
 	if (p->lock_info.expiry > now)
 		return asprintf(&v, "held by %s until %s (%s left)", holder, when,
@@ -490,7 +491,7 @@ static void status_text(const struct report *p, time_t now)
 		       ctl_set_name(s->release.to), s->release.version, s->release.phase);
 	for (int k = 0; k < _SET_MAX; k++) {
 		const char *rb = rolled_back_from(&s->sets[k]);
-		_cleanup_free_ char *v = rb ? printable(rb) : NULL;
+		_cleanup_free_ char *v = rb ? ctl_printable(rb) : NULL;
 
 		if (v)
 			printf("%s: rolled back from %s\n", ctl_set_name(k), v);
@@ -506,7 +507,7 @@ static void status_text(const struct report *p, time_t now)
 			const struct ctl_group *g = set->groups[i];
 			const struct asg_group *a = g->asg;
 			const char *v = asg_group_tag(a, TAG_VERSION);
-			_cleanup_free_ char *pv = v ? printable(v) : NULL;
+			_cleanup_free_ char *pv = v ? ctl_printable(v) : NULL;
 
 			printf("%-6s %-9s %-14s %-28s %4u %4u %4u  ", i ? "" : ctl_set_name(k),
 			       i ? "" : ctl_state_name(set->state), pv ? pv : "-", a->name, a->min,
@@ -555,8 +556,8 @@ static char *set_cell(const struct report *p, int k)
 {
 	const struct ctl_set *set = &p->s.sets[k];
 	const char *rb = rolled_back_from(set);
-	_cleanup_free_ char *v = set->version ? printable(set->version) : NULL,
-	                    *b = rb ? printable(rb) : NULL;
+	_cleanup_free_ char *v = set->version ? ctl_printable(set->version) : NULL,
+	                    *b = rb ? ctl_printable(rb) : NULL;
 	char *c = NULL;
 
 	if (p->error)
@@ -738,6 +739,14 @@ int ctl_status(struct ctl_context *ctx)
 	time_t now;
 
 	r = one ? observe_one(ctx, ctx->o->args[0], &v, &n) : observe_all(ctx, &v, &n);
+	/* With a lock table the lock is its item, shown as the tag lock would be. */
+	for (size_t i = 0; r >= 0 && ctx->o->lock_table && i < n; i++)
+		if (!v[i].error) {
+			ctl_lock_info_done(&v[i].lock_info);
+			v[i].lock = ctl_lock_table_read(ctx, v[i].s.image, &v[i].lock_info, NULL);
+			if (v[i].lock < 0)
+				r = v[i].lock;
+		}
 	now = ctl_aws_now(ctx);
 	if (r >= 0 && ctx->o->json) {
 		cJSON *root = cJSON_CreateObject();
