@@ -69,6 +69,7 @@ struct ctl_context {
 	char **tg_names;    /* target group ARN, name, ARN, name...: asked once a command */
 	double started;     /* ctl_now() when the command began: "done in N s" counts from it */
 	struct ctl_events *events; /* NULL: release events are not published */
+	char *outcome; /* how the release ended, when more than the exit code says (ctl_outcome) */
 	struct ctl_history *history; /* with a lock table: the release's record (ctl_history.c) */
 };
 
@@ -217,9 +218,6 @@ const char *ctl_history_key(struct ctl_context *ctx);
 void ctl_history_begin(struct ctl_context *ctx, struct ctl_service *s);
 /* The executor printed the line of a phase of plan p. */
 void ctl_history_phase(struct ctl_context *ctx, const struct plan *p, const char *title);
-/* The outcome the record ends with, when it is not "done" ("undone (REASON)", ...); a
- * later one replaces it (an undo that is itself interrupted). */
-void ctl_history_outcome(struct ctl_context *ctx, const char *fmt, ...) _printf_(2, 3);
 /* The release ended: its record gets the outcome and the end time. */
 void ctl_history_end(struct ctl_context *ctx);
 void ctl_history_free(struct ctl_context *ctx);
@@ -253,6 +251,12 @@ enum ctl_wait_for {
 int ctl_wait(struct ctl_context *ctx, struct ctl_service *s, int set, enum ctl_wait_for what,
              double timeout_s, bool resync);
 double ctl_now(void);
+/* How the release ends, in the words the history and the release events both use: "done",
+ * "rolled back", "paused", "undone by alarm NAME", "undone: REASON", "interrupted: WHERE",
+ * "failed: REASON". The last one said holds. */
+void ctl_outcome(struct ctl_context *ctx, const char *fmt, ...) _printf_(2, 3);
+/* The outcome said, or the one exit_code implies. */
+const char *ctl_outcome_of(const struct ctl_context *ctx, int exit_code);
 
 /* ctl_move.c: policies, scheduled actions and alarms from every group of from_set to its
  * pair, the groups side by side; nothing is deleted before everything is created. */

@@ -43,16 +43,15 @@ int ctl_deploy(struct ctl_context *ctx)
 	if (r == -ETIMEDOUT && wait == WAIT_SETTLED) {
 		log_error("a set of '%s' is still moving after %.0f s: nothing was changed",
 		          s.image, a.timeout_s);
-		ctl_history_outcome(ctx, "failed (a set still moving after %.0f s)", a.timeout_s);
+		ctl_outcome(ctx, "failed: a set still moving after %.0f s", a.timeout_s);
 		ctl_lock_release(ctx, &s);
 		return CTL_EXIT_STATE;
 	}
 	if (r == -ETIMEDOUT && wait == WAIT_LIVE && s.have_release) {
 		log_error("the %s set did not become live within %.0f s: undoing the release",
 		          ctl_set_name(s.release.to), a.timeout_s);
-		ctl_events_outcome(ctx, "undone: timed out");
-		ctl_history_outcome(ctx, "undone (the %s set did not become live within %.0f s)",
-		                    ctl_set_name(s.release.to), a.timeout_s);
+		ctl_outcome(ctx, "undone: the %s set did not become live within %.0f s",
+		            ctl_set_name(s.release.to), a.timeout_s);
 		r = ctl_exec(ctx, &s, abort_planner, NULL, &where, &wait);
 		if (r < 0)
 			return ctl_stopped(ctx, &s, r, where);

@@ -20,7 +20,7 @@
 
 struct ctl_events {
 	char *bus;
-	char *image, *version, *phase, *outcome;
+	char *image, *version, *phase;
 	int from, to;
 	long step;      /* < 0: none */
 	bool published; /* a phase event went out: the end follows it */
@@ -34,7 +34,6 @@ static struct ctl_events *events_free(struct ctl_events *e)
 		free(e->image);
 		free(e->version);
 		free(e->phase);
-		free(e->outcome);
 		free(e);
 	}
 	return NULL;
@@ -170,38 +169,9 @@ void ctl_events_phase(struct ctl_context *ctx, const struct ctl_service *s, cons
 	publish(ctx, e, NULL);
 }
 
-void ctl_events_outcome(struct ctl_context *ctx, const char *fmt, ...)
-{
-	struct ctl_events *e = ctx->events;
-	va_list ap;
-
-	if (!e)
-		return;
-	free(e->outcome);
-	va_start(ap, fmt);
-	e->outcome = strdup_vprintf(fmt, ap);
-	va_end(ap);
-}
-
-/* What the exit code says happened, when the command said nothing more precise. */
-static const char *outcome_of(const struct ctl_context *ctx, int exit_code)
-{
-	switch (exit_code) {
-	case CTL_EXIT_OK:
-		return streq_ptr(ctx->command, "rollback") ? "rolled back" : "done";
-	case CTL_EXIT_UNDONE:
-		return "undone";
-	case CTL_EXIT_STOPPED:
-		return ctl_stop_requested() ? "interrupted" : "failed: timed out";
-	default:
-		return "failed";
-	}
-}
-
 void ctl_events_end(struct ctl_context *ctx, int exit_code)
 {
 	struct ctl_events *e = ctx->events;
-	bool own;
 
 	if (!e)
 		return;
@@ -209,10 +179,7 @@ void ctl_events_end(struct ctl_context *ctx, int exit_code)
 		/* The last event is part of the clean-up after a signal: it goes out. */
 		if (ctl_stop_requested())
 			ctl_stop_handled();
-		/* The command's own word holds for the end it foresaw (done or undone); a
-		 * failure after it (the undo itself failing) is said as the exit code says. */
-		own = e->outcome && (exit_code == CTL_EXIT_OK || exit_code == CTL_EXIT_UNDONE);
-		publish(ctx, e, own ? e->outcome : outcome_of(ctx, exit_code));
+		publish(ctx, e, ctl_outcome_of(ctx, exit_code));
 	}
 	ctx->events = events_free(e);
 }

@@ -19,9 +19,6 @@ int ctl_events_setup(struct ctl_context *ctx);
 /* A phase line of plan p was printed (or would have been, under --quiet). */
 void ctl_events_phase(struct ctl_context *ctx, const struct ctl_service *s, const struct plan *p,
                       const struct phase *ph);
-/* The outcome the command's end reports instead of the one its exit code implies:
- * "paused", "rolled back", "undone: REASON". */
-void ctl_events_outcome(struct ctl_context *ctx, const char *fmt, ...) _printf_(2, 3);
 /* The end of the command with its exit code: published when a phase was. Frees the state. */
 void ctl_events_end(struct ctl_context *ctx, int exit_code);
 

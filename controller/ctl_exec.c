@@ -66,6 +66,32 @@ double ctl_now(void)
 	return (double)now_usec() / 1e6;
 }
 
+void ctl_outcome(struct ctl_context *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(ctx->outcome);
+	va_start(ap, fmt);
+	ctx->outcome = strdup_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+const char *ctl_outcome_of(const struct ctl_context *ctx, int exit_code)
+{
+	if (ctx->outcome)
+		return ctx->outcome;
+	switch (exit_code) {
+	case CTL_EXIT_OK:
+		return streq_ptr(ctx->command, "rollback") ? "rolled back" : "done";
+	case CTL_EXIT_UNDONE:
+		return "undone";
+	case CTL_EXIT_STOPPED:
+		return ctl_stop_requested() ? "interrupted" : "failed: timed out";
+	default:
+		return "failed";
+	}
+}
+
 int ctl_step(struct ctl_context *ctx, const char *fmt, ...)
 {
 	va_list ap;
@@ -361,9 +387,10 @@ int ctl_exec(struct ctl_context *ctx, struct ctl_service *s, plan_fn planner, co
 					printf("%s\n", ph->title);
 				(void)fflush(stdout);
 			}
-			if (!streq_ptr(shown, ph->title))
+			if (!streq_ptr(shown, ph->title)) {
 				ctl_events_phase(ctx, s, p, ph);
 				ctl_history_phase(ctx, p, ph->title);
+			}
 			free(shown);
 			shown = strdup(ph->title);
 			if (!shown)

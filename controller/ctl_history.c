@@ -234,27 +234,15 @@ void ctl_history_phase(struct ctl_context *ctx, const struct plan *p, const char
 		history_write(ctx, h->image);
 }
 
-void ctl_history_outcome(struct ctl_context *ctx, const char *fmt, ...)
-{
-	struct ctl_history *h = history_of(ctx);
-	va_list ap;
-
-	if (!h)
-		return;
-	free(h->outcome);
-	va_start(ap, fmt);
-	h->outcome = strdup_vprintf(fmt, ap);
-	va_end(ap);
-}
-
 void ctl_history_end(struct ctl_context *ctx)
 {
 	struct ctl_history *h = ctx->history;
 
 	if (!h || !h->begun || h->ended)
 		return;
-	if (!h->outcome)
-		h->outcome = strdup(streq(ctx->command, "rollback") ? "rolled back" : "done");
+	free(h->outcome);
+	/* Called where the lock goes: the release got to its end, or said how it stopped. */
+	h->outcome = strdup(ctl_outcome_of(ctx, CTL_EXIT_OK));
 	if (!h->outcome)
 		return;
 	h->ended = true;
@@ -412,8 +400,8 @@ int ctl_history(struct ctl_context *ctx)
 
 		recs[i].it = items.v[i];
 		recs[i].outcome = strdup(o && streq(o, "running") && !live
-		                                 ? "interrupted (the run ended without recording "
-		                                   "how)"
+		                                 ? "interrupted: the run ended without recording "
+		                                   "how"
 		                                 : (o ? o : "unknown"));
 	}
 	if (ctx->o->json) {

@@ -475,13 +475,13 @@ int ctl_stopped(struct ctl_context *ctx, struct ctl_service *s, int r, const cha
 {
 	ctl_stop_handled();
 	if (r == -EINTR)
-		ctl_history_outcome(ctx, "interrupted %s", where);
+		ctl_outcome(ctx, "interrupted: %s", where);
 	else if (r == -ETIMEDOUT)
-		ctl_history_outcome(ctx, "failed (timed out %s)", where);
+		ctl_outcome(ctx, "failed: timed out %s", where);
 	else if (r == -EBUSY)
-		ctl_history_outcome(ctx, "failed (the lock was taken over %s)", where);
+		ctl_outcome(ctx, "failed: the lock was taken over %s", where);
 	else
-		ctl_history_outcome(ctx, "failed (%s)", where);
+		ctl_outcome(ctx, "failed: %s", where);
 	if (r == -EINTR)
 		log_error(
 		        "interrupted %s; 'asgswap status %s' shows where it stopped, and the same "

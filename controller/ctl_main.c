@@ -503,6 +503,7 @@ int main(int argc, char **argv)
 	r = cmd->fn(&ctx);
 	ctl_events_end(&ctx, r);
 	free(ctx.lock_nonce);
+	free(ctx.outcome);
 	ctl_history_free(&ctx);
 	strv_free(ctx.tg_names);
 	(void)fflush(stdout);

@@ -136,12 +136,12 @@ class ReleaseEventsTest(EventsCase):
         self.assertEqual([d["phase"] for d in got], [
             "recording the release of 2.0 (blue -> green)", "launching green 2.0 (2 instances)",
             "aborting the release of 2.0 to green", "aborting the release of 2.0 to green"])
-        self.assertEqual([d["outcome"] for d in got], [None, None, None, "undone: timed out"])
+        self.assertEqual([d["outcome"] for d in got], [None, None, None, "undone: the green set did not become live within 1 s"])
         self.assertEqual({(d["from"], d["to"], d["version"]) for d in got},
                          {("blue", "green", "2.0")})
         self.assertEqual(self.status()["live"], "blue")
         self.queue = bad
-        self.assertEqual([d["outcome"] for d in self.received(want=1)], ["undone: timed out"])
+        self.assertEqual([d["outcome"] for d in self.received(want=1)], ["undone: the green set did not become live within 1 s"])
         # A deploy that went well passes that rule by.
         self.moto.set_delays(healthy=0)
         self.ok("--events", "deploy", IMAGE, "2.0", *FAST)

@@ -82,7 +82,7 @@ class HistoryTest(TableCase):
         p = self.run_ctl("deploy", IMAGE, "2.0", *FAST, "--timeout", "1")
         self.assertEqual(p.returncode, 1, p.stderr)
         (rec,) = self.history()
-        self.assertEqual(rec["outcome"], "undone (the green set did not become live within 1 s)")
+        self.assertEqual(rec["outcome"], "undone: the green set did not become live within 1 s")
         self.assertEqual(self.records()[0]["outcome"]["S"], rec["outcome"])
         self.assertEqual(rec["phases"][-1]["name"], "aborting the release of 2.0 to green")
 
@@ -100,7 +100,7 @@ class HistoryTest(TableCase):
         _, err = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 5, err)
         (rec,) = self.history()
-        self.assertEqual(rec["outcome"], "interrupted waiting for the new set")
+        self.assertEqual(rec["outcome"], "interrupted: waiting for the new set")
         self.assertEqual(rec["recorded_outcome"], rec["outcome"])
         self.assertIsNotNone(rec["ended"])
         self.assertIsNone(self.lock_item())
@@ -122,7 +122,7 @@ class HistoryTest(TableCase):
         self.assertEqual(self.history()[0]["outcome"], "running")
         self.ok("unlock", IMAGE, "--force")
         (rec,) = self.history()
-        self.assertEqual(rec["outcome"], "interrupted (the run ended without recording how)")
+        self.assertEqual(rec["outcome"], "interrupted: the run ended without recording how")
         self.assertEqual(rec["recorded_outcome"], "running")
         self.assertIsNone(rec["ended"])
 
