@@ -165,7 +165,7 @@ class ReleaseEventsTest(EventsCase):
         self.assertEqual(proc.returncode, 5, err)
         got = self.received(want=1)
         self.assertEqual([(d["phase"], d["outcome"]) for d in got],
-                         [("launching green 2.0 (2 instances)", "interrupted")])
+                         [("launching green 2.0 (2 instances)", "interrupted: waiting for the new set")])
 
     def test_a_refused_command_publishes_nothing(self):
         self.pair("web", live=2)
