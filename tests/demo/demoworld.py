@@ -852,6 +852,7 @@ class AlarmEvaluator:
                 continue
             self.state = state
             self.changes.append((now, state))
+            self.world.marks.append((now - self.world.t0, f"alarm {ALARM} -> {state}"))
             self.world.event(f"alarm {ALARM} -> {state} ({reason})")
 
     def first(self, state, since):
