@@ -34,8 +34,14 @@ from motobed import Moto  # noqa: E402
 ALARM = "bench-errors"
 
 
-def poll(pred, timeout, what):
-    return bed.wait_until(pred, timeout=timeout, interval=0.02, what=what)
+def poll(pred, timeout, what, proc=None):
+    """pred() polled until true; proc (a running asgswap) must not end meanwhile."""
+    def check():
+        if proc is not None and proc.poll() is not None:
+            sys.exit(f"bench_alarm: asgswap exited {proc.returncode} before {what}:\n"
+                     + proc.stdout.read()[-3000:])
+        return pred()
+    return bed.wait_until(check, timeout=timeout, interval=0.02, what=what)
 
 
 class Service:
@@ -98,8 +104,7 @@ def one_round(svc, proxy, args, per_group):
     # After the switch: green live, blue in Standby; the alarm fires during --bake-after.
     p = start(proxy, args.poll, "deploy", IMAGE, "2.0", "--bake-after", "300")
     poll(lambda: set(st for _, st in svc.instances("blue").values()) == {"Standby"}
-         and svc.serving("green", blue_all), 120, "green live, blue in Standby")
-    poll(lambda: p.poll() is None, 1, "the deploy still baking")
+         and svc.serving("green", blue_all), 120, "green live, blue in Standby", p)
     t0 = time.monotonic()
     svc.alarm("ALARM")
     poll(lambda: svc.serving("blue", blue_all), 120, "blue InService and healthy again")
@@ -111,8 +116,7 @@ def one_round(svc, proxy, args, per_group):
     # during its --bake.
     canary = math.ceil(0.25 * per_group) * svc.pairs
     p = start(proxy, args.poll, "deploy", IMAGE, "3.0", "--steps", "25,100", "--bake", "300")
-    poll(lambda: svc.serving("green", canary), 120, "the canary healthy")
-    poll(lambda: p.poll() is None, 1, "the deploy still baking")
+    poll(lambda: svc.serving("green", canary), 120, "the canary healthy", p)
     t0 = time.monotonic()
     svc.alarm("ALARM")
     poll(lambda: svc.none_healthy("green"), 120, "no canary instance healthy")
