@@ -101,6 +101,7 @@ def finish(p, want_rc, what):
 def one_round(svc, proxy, args, per_group):
     """A post-switch rollback and a mid-canary undo; the seconds of each."""
     blue_all = per_group * svc.pairs
+    poll(lambda: svc.serving("blue", blue_all), 120, "blue live")
     # After the switch: green live, blue in Standby; the alarm fires during --bake-after.
     p = start(proxy, args.poll, "deploy", IMAGE, "2.0", "--bake-after", "300")
     poll(lambda: set(st for _, st in svc.instances("blue").values()) == {"Standby"}
