@@ -301,6 +301,14 @@ static int run_round(struct ctl_context *ctx, struct ctl_service *s, const struc
 				*ret_wait = (int)st->what;
 			return r < 0 ? r : 1;
 		}
+		if (st->kind == STEP_GATE) {
+			r = lock(ctx, s);
+			if (r == 0)
+				r = ctl_step(ctx, "%s", st->text);
+			if (r == 0)
+				r = ctl_gate(ctx, s, st);
+			return r < 0 ? r : 1;
+		}
 		if (st->kind == STEP_MOVE_SCALING) {
 			r = lock(ctx, s);
 			return r < 0 ? r : ctl_move_scaling(ctx, s, st->set);
@@ -374,7 +382,9 @@ int ctl_exec(struct ctl_context *ctx, struct ctl_service *s, plan_fn planner, co
 		}
 		if (replan)
 			continue;
-		if (!ctx->o->quiet && p->done)
+		if (!ctx->o->quiet && p->done && p->done_alone)
+			printf("%s\n", p->done);
+		else if (!ctx->o->quiet && p->done)
 			printf("done in %.0f s; %s\n", ctl_now() - start, p->done);
 		(void)fflush(stdout);
 		return 0;

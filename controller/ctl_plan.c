@@ -29,6 +29,8 @@ static void step_done(struct step *st)
 	strv_free(st->groups);
 	strv_free(st->params);
 	strv_free(st->instances);
+	strv_free(st->alarms);
+	free(st->label);
 }
 
 struct plan *plan_free(struct plan *p)
@@ -48,6 +50,7 @@ struct plan *plan_free(struct plan *p)
 	free(p->to_version);
 	free(p->note);
 	free(p->done);
+	strv_free(p->recorded);
 	free(p);
 	return NULL;
 }
@@ -405,23 +408,139 @@ void plan_release(struct plan *p, const struct ctl_service *s, int from, int to,
 	}
 }
 
-void plan_clear_release(struct plan *p, const struct ctl_service *s)
+static bool strv_has(char *const *v, const char *s)
 {
-	const struct ctl_group *g = canonical(s);
+	STRV_FOREACH(i, v)
+		if (streq(*i, s))
+			return true;
+	return false;
+}
+
+void plan_record(struct plan *p, const struct ctl_service *s, const char *key, const char *value)
+{
+	const char *cur = asg_group_tag(s->canonical, key);
+
+	if (cur && streq(cur, value))
+		return;
+	plan_tag(p, canonical(s), key, value, false);
+	if (!strv_has(p->recorded, key) && strv_extend(&p->recorded, key) < 0)
+		fail(p, -ENOMEM);
+}
+
+void plan_release_step(struct plan *p, const struct ctl_service *s, int from, int to,
+                       const char *version, const char *phase, const struct ctl_strategy *st,
+                       unsigned k, time_t bake_end, bool strategy)
+{
+	_cleanup_free_ char *step = NULL;
+
+	plan_release(p, s, from, to, version, phase);
+	/* One step of 100 and nothing else: the record of the previous versions. */
+	if (ctl_strategy_is_default(st))
+		return;
+	if (strategy) {
+		_cleanup_free_ char *v = NULL;
+		_cleanup_strv_free_ char **alarms = NULL;
+		int r = ctl_strategy_format(st, &v);
+
+		if (r >= 0)
+			r = ctl_alarms_format(st->alarms, &alarms);
+		if (r < 0)
+			return fail(p, r);
+		plan_record(p, s, TAG_STRATEGY, v);
+		for (unsigned i = 0; alarms && alarms[i]; i++) {
+			char key[32];
+
+			plan_record(p, s, ctl_alarms_tag_key(i, key), alarms[i]);
+		}
+	}
+	if ((bake_end
+	             ? asprintf(&step, "%u/%u:%lld", k, ctl_strategy_steps(st), (long long)bake_end)
+	             : asprintf(&step, "%u/%u", k, ctl_strategy_steps(st))) < 0)
+		return fail(p, -ENOMEM);
+	plan_record(p, s, TAG_STEP, step);
+}
+
+/* key deleted from g: observed there, or written by a step of this plan before (not
+ * observed yet, but there by then). */
+static void clear_record(struct plan *p, const struct ctl_group *g, const char *key, bool written)
+{
 	struct step *st;
 
-	if (!p->sets_release || asg_group_tag(g->asg, TAG_RELEASE)) {
-		plan_untag(p, g, TAG_RELEASE);
+	if (asg_group_tag(g->asg, key)) {
+		plan_untag(p, g, key);
 		return;
 	}
-	/* Written by a step before: not observed yet, but there by then. */
-	st = tag_call(p, "DeleteTags", g->asg->name, "%s", TAG_RELEASE);
+	if (!written)
+		return;
+	st = tag_call(p, "DeleteTags", g->asg->name, "%s", key);
 	if (!st)
 		return;
 	st->items++;
 	plan_paramf(p, st, g->asg->name, "Tags.member.%u.ResourceId", st->items);
 	plan_paramf(p, st, "auto-scaling-group", "Tags.member.%u.ResourceType", st->items);
-	plan_paramf(p, st, TAG_RELEASE, "Tags.member.%u.Key", st->items);
+	plan_paramf(p, st, key, "Tags.member.%u.Key", st->items);
+}
+
+void plan_clear_release(struct plan *p, const struct ctl_service *s)
+{
+	const struct ctl_group *g = canonical(s);
+	const char *keys[] = { TAG_STRATEGY, TAG_STEP, TAG_FAILED };
+
+	clear_record(p, g, TAG_RELEASE, p->sets_release);
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		clear_record(p, g, keys[i], strv_has(p->recorded, keys[i]));
+	for (unsigned i = 0; i < CTL_ALARM_TAGS; i++) {
+		char buf[32];
+		const char *key = ctl_alarms_tag_key(i, buf);
+
+		clear_record(p, g, key, strv_has(p->recorded, key));
+	}
+}
+
+struct step *plan_gate(struct plan *p, const struct ctl_service *s, int set, time_t until,
+                       unsigned bake_s, char *const *alarms, const char *version, const char *label)
+{
+	struct step *st;
+	_cleanup_(buf_free) struct buf b;
+
+	buf_init(&b, 0);
+	(void)buf_printf(&b, "bake %s %s for %u s: health of %s", version, label, bake_s,
+	                 ctl_set_name(set));
+	if (alarms) {
+		(void)buf_puts(&b, ", alarms");
+		STRV_FOREACH(a, alarms)
+			(void)buf_printf(&b, " %s", *a);
+	}
+	st = add_step(p, STEP_GATE, p->phases[p->n_phases - 1].round);
+	if (!st)
+		return NULL;
+	st->text = buf_steal(&b);
+	st->set = set;
+	st->until = until;
+	st->bake_s = bake_s;
+	st->version = version;
+	st->label = strdup(label);
+	st->where = "baking the new version";
+	if (!st->text || !st->label)
+		fail(p, -ENOMEM);
+	for (size_t i = 0; i < s->sets[set].n; i++)
+		if (strv_extend(&st->groups, s->sets[set].groups[i]->asg->name) < 0)
+			fail(p, -ENOMEM);
+	STRV_FOREACH(a, alarms)
+		if (strv_extend(&st->alarms, *a) < 0)
+			fail(p, -ENOMEM);
+	plan_then(p);
+	return st;
+}
+
+const struct ctl_strategy *plan_strategy(const struct ctl_service *s,
+                                         const struct ctl_strategy *given)
+{
+	static const struct ctl_strategy none;
+
+	if (s->have_release)
+		return &s->release.strategy;
+	return given ? given : &none;
 }
 
 struct step *plan_wait(struct plan *p, const struct ctl_service *s, int set, enum ctl_wait_for what,
