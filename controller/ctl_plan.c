@@ -394,37 +394,47 @@ static const struct ctl_group *canonical(const struct ctl_service *s)
 	return NULL;
 }
 
+/* The value this plan wrote last for key on the canonical group, or NULL. */
+static const char *written(const struct plan *p, const char *key)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; p->recorded && p->recorded[i] && p->recorded[i + 1]; i += 2)
+		if (streq(p->recorded[i], key))
+			v = p->recorded[i + 1];
+	return v;
+}
+
+/* key=value on the canonical group unless it says that already, as observed or as written
+ * by a step before in this plan. */
+static bool record(struct plan *p, const struct ctl_service *s, const char *key, const char *value)
+{
+	const char *cur = written(p, key);
+
+	if (!cur)
+		cur = asg_group_tag(s->canonical, key);
+	if (cur && streq(cur, value))
+		return false;
+	plan_tag(p, canonical(s), key, value, false);
+	if (strv_extend(&p->recorded, key) < 0 || strv_extend(&p->recorded, value) < 0)
+		fail(p, -ENOMEM);
+	return true;
+}
+
 void plan_release(struct plan *p, const struct ctl_service *s, int from, int to,
                   const char *version, const char *phase)
 {
 	_cleanup_free_ char *v = NULL;
-	const char *cur = asg_group_tag(s->canonical, TAG_RELEASE);
 
 	if (asprintf(&v, "%s>%s:%s:%s", ctl_set_name(from), ctl_set_name(to), version, phase) < 0)
 		return fail(p, -ENOMEM);
-	if (!cur || !streq(cur, v)) {
-		plan_tag(p, canonical(s), TAG_RELEASE, v, false);
+	if (record(p, s, TAG_RELEASE, v))
 		p->sets_release = true;
-	}
-}
-
-static bool strv_has(char *const *v, const char *s)
-{
-	STRV_FOREACH(i, v)
-		if (streq(*i, s))
-			return true;
-	return false;
 }
 
 void plan_record(struct plan *p, const struct ctl_service *s, const char *key, const char *value)
 {
-	const char *cur = asg_group_tag(s->canonical, key);
-
-	if (cur && streq(cur, value))
-		return;
-	plan_tag(p, canonical(s), key, value, false);
-	if (!strv_has(p->recorded, key) && strv_extend(&p->recorded, key) < 0)
-		fail(p, -ENOMEM);
+	(void)record(p, s, key, value);
 }
 
 void plan_release_step(struct plan *p, const struct ctl_service *s, int from, int to,
@@ -488,12 +498,12 @@ void plan_clear_release(struct plan *p, const struct ctl_service *s)
 
 	clear_record(p, g, TAG_RELEASE, p->sets_release);
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-		clear_record(p, g, keys[i], strv_has(p->recorded, keys[i]));
+		clear_record(p, g, keys[i], written(p, keys[i]) != NULL);
 	for (unsigned i = 0; i < CTL_ALARM_TAGS; i++) {
 		char buf[32];
 		const char *key = ctl_alarms_tag_key(i, buf);
 
-		clear_record(p, g, key, strv_has(p->recorded, key));
+		clear_record(p, g, key, written(p, key) != NULL);
 	}
 }
 

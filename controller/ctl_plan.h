@@ -66,7 +66,7 @@ struct plan {
 	char *done;        /* the closing sentence, what to do next */
 	int error;         /* the first failure of a builder */
 	bool sets_release; /* a step writes the release record */
-	char **recorded;   /* strategy record keys a step writes (strv) */
+	char **recorded;   /* key, value, ...: the records a step writes on the canonical group */
 	bool done_alone;   /* the closing sentence is printed without "done in N s" */
 };
 

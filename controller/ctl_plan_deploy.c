@@ -437,7 +437,10 @@ int plan_deploy(const struct ctl_service *s, const struct deploy_args *a, struct
 	p->from_version = strdup_or_null(s->sets[live].version);
 	p->to_version = strdup(version);
 	p->from_instances = desired_of(&s->sets[live]);
-	p->to_instances = p->from_instances;
+	/* After the switch the old set's desired is 0: the new set's is the release's size. */
+	p->to_instances = s->have_release && ctl_release_switched(&s->release)
+	                          ? desired_of(&s->sets[target])
+	                          : p->from_instances;
 	target_state = s->sets[target].state;
 	if (!phase && target_state == CTL_MOVING) {
 		/* Instances still leaving it (a rollback or finalize just returned): waited

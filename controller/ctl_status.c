@@ -437,7 +437,8 @@ static void status_json(const struct report *p, const char *prefix, time_t now, 
 		cJSON_AddStringToObject(rel, "to", ctl_set_name(s->release.to));
 		cJSON_AddStringToObject(rel, "version", s->release.version);
 		cJSON_AddStringToObject(rel, "phase", s->release.phase);
-		{
+		/* A release without a strategy keeps the document it always had. */
+		if (asg_group_tag(s->canonical, TAG_STRATEGY)) {
 			const struct ctl_release *r = &s->release;
 			_cleanup_free_ char *strategy = NULL;
 			cJSON *al;
