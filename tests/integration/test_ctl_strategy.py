@@ -297,6 +297,92 @@ class BakeTest(StrategyCase):
         self.assert_no_records()
 
 
+class BakeControlTest(StrategyCase):
+    def test_signal_during_bake_exits_5_and_the_same_command_continues(self):
+        self.pair("web", live=2, mn=1, mx=4)
+        args = ("deploy", IMAGE, "2.0", "--steps", "50,100", "--bake", "30", *FAST)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(sig=sig):
+                proc = self.background(*args)
+                self.wait_release("baking")
+                proc.send_signal(sig)
+                rc, out, err = self.finish(proc)
+                self.assertEqual(rc, 5, out + err)
+                self.assertIn("interrupted baking the new version", err)
+                tags = self.tags("web-blue")
+                self.assertEqual(tags["asgswap:release"], "blue>green:2.0:baking")
+                self.assertNotIn("asgswap:lock", tags)
+                st = self.status()
+                self.assertEqual(st["next"][0], {"action": "continue",
+                                                 "command": f"asgswap deploy {IMAGE} 2.0"})
+                self.assertEqual(st["next"][1], {"action": "undo",
+                                                 "command": f"asgswap abort {IMAGE}"})
+                self.assertLessEqual(st["release"]["bake_left_s"], 30)
+                self.assertGreater(st["release"]["bake_left_s"], 0)
+                text = self.ok("status", IMAGE).stdout
+                self.assertRegex(text, r"release in flight: blue>green 2\.0 \(baking at step 1 "
+                                       r"of 2 \(50 %\): \d+ s left\)")
+                self.assertEqual(self.sizes("web-green"), (1, 1, 1))
+                if sig == signal.SIGINT:
+                    self.ok("abort", IMAGE, *FAST)
+                    self.assert_no_records()
+                    continue
+                # The same command continues the recorded bake (its end is 30 s after it
+                # began: the record is moved to its last second, as time would).
+                step = self.tags("web-blue")["asgswap:step"]
+                self.asg.create_or_update_tags(Tags=[{
+                    "ResourceId": "web-blue", "ResourceType": "auto-scaling-group",
+                    "Key": "asgswap:step", "Value": f"1/2:{int(time.time()) + 1}",
+                    "PropagateAtLaunch": False}])
+                self.assertNotEqual(step, self.tags("web-blue")["asgswap:step"])
+                self.ok(*args)
+                self.assertEqual(self.states("web-blue"), ["Standby"] * 2)
+                self.assert_no_records()
+
+    def test_a_long_bake_keeps_the_lock(self):
+        """A bake longer than the lock's TTL renews it: another run stays refused."""
+        self.pair("web", live=2, mn=1, mx=4)
+        env = self.env(ASGSWAP_LOCK_TTL="4")
+        proc = self.background("deploy", IMAGE, "2.0", "--steps", "50,100", "--bake", "7",
+                               *FAST, env=env)
+        self.wait_release("baking")
+        first = self.tags("web-blue")["asgswap:lock"]
+        expiry = int(first.split(":")[1])
+        # Past the first expiry, the lock is still held, with a later expiry.
+        bed.wait_until(lambda: time.time() > expiry + 1, timeout=10, what="past the TTL")
+        now = self.tags("web-blue")["asgswap:lock"]
+        self.assertEqual(now.split(":")[0], first.split(":")[0])
+        self.assertGreater(int(now.split(":")[1]), expiry)
+        p = self.run_ctl("rollback", IMAGE, env=env)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("lock", p.stderr)
+        rc, out, err = self.finish(proc)
+        self.assertEqual(rc, 0, out + err)
+
+    def test_alarms_polled_by_name_a_hundred_a_call(self):
+        self.pair("web", live=2, mn=1, mx=4)
+        for i in range(120):
+            self.alarm(f"web-{i:03d}", state="OK")
+        from faultproxy import FaultProxy
+        with FaultProxy(self.moto.url) as proxy:
+            env = self.env(AWS_ENDPOINT_URL=proxy.url)
+            proc = self.background("deploy", IMAGE, "2.0", "--steps", "50,100", "--bake", "60",
+                                   "--alarm-prefix", "web-", *FAST, env=env)
+            self.wait_release("baking")
+            bed.wait_until(lambda: sum(e["action"] == "DescribeAlarms"
+                                       for e in proxy.log()) >= 7, timeout=20,
+                           what="a few polls")
+            self.fire("web-117")
+            rc, out, err = self.finish(proc)
+            calls = [e for e in proxy.log() if e["action"] == "DescribeAlarms"]
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("alarm 'web-117' is in ALARM", err)
+        # The bed refuses more than 100 AlarmNames a call and answers 50 alarms a page
+        # (rule 9): the prefix was resolved over pages, each poll in two calls.
+        self.assertGreaterEqual(len(calls), 7)
+        self.assertEqual(self.sizes("web-green")[2], 0)
+
+
 class AlarmRefusalTest(StrategyCase):
     def test_missing_alarm(self):
         self.pair("web", live=2)
