@@ -21,8 +21,9 @@ class StrategyCase(CtlCase):
     def background(self, *args, env=None):
         proc = subprocess.Popen([bed.binary("asgswap"), *args], env=env or self.env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        # Cleanups run last in, first out: killed (if still running), then reaped.
         self.addCleanup(proc.wait)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
         return proc
 
     def finish(self, proc, timeout=60):
