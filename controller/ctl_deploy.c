@@ -171,9 +171,10 @@ int ctl_deploy(struct ctl_context *ctx)
 		                       &st.alarms);
 		if (r < 0)
 			return ctl_exit_code(r);
-		if (!ctx->o->dry_run) {
+		{
 			_cleanup_strv_free_ char **tags = NULL;
 
+			/* They are recorded with the release: refused before any change. */
 			r = ctl_alarms_format(st.alarms, &tags);
 			if (r == -E2BIG) {
 				log_error("the alarm names do not fit in %d tags of 256 characters",

@@ -441,6 +441,19 @@ class AlarmRefusalTest(StrategyCase):
         self.assert_no_records()
 
 
+    def test_alarm_names_that_do_not_fit_the_record(self):
+        self.pair("web", live=2)
+        for i in range(9):
+            self.alarm(f"big-{i}-" + "x" * 249, state="OK")
+        for extra in ((), ("--dry-run",)):
+            with self.subTest(extra=extra):
+                p = self.run_ctl(*extra, "deploy", IMAGE, "2.0", "--steps", "50,100",
+                                 "--bake", "5", "--alarm-prefix", "big-")
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn("do not fit in 8 tags", p.stderr)
+        self.assertNotIn("asgswap:release", self.tags("web-blue"))
+
+
 class RecordTest(StrategyCase):
     def test_malformed_strategy_record_refused(self):
         self.pair("web", live=2)
