@@ -253,6 +253,8 @@ int ctl_rollback(struct ctl_context *ctx);
 int ctl_finalize(struct ctl_context *ctx);
 int ctl_unlock(struct ctl_context *ctx);
 int ctl_promote(struct ctl_context *ctx);
+/* ctl_rollback.c: -ESTALE (logged) when a Standby instance of set no longer runs in EC2. */
+int ctl_standby_running(struct ctl_context *ctx, struct ctl_service *s, int set);
 int ctl_abort(struct ctl_context *ctx);
 
 /* ctl_strategy.c: the strategy's options and records (pure, unit-tested) */

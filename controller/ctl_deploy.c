@@ -88,6 +88,11 @@ static int bake_failed(struct ctl_context *ctx, struct ctl_service *s, double ti
 	}
 	if (switched) {
 		log_error("rolling back to %s", ctl_set_name(s->release.from));
+		r = ctl_standby_running(ctx, s, s->release.from);
+		if (r < 0) {
+			ctl_lock_release(ctx, s);
+			return ctl_exit_code(r);
+		}
 		r = ctl_exec(ctx, s, rollback_planner, &timeout, &where, &wait);
 	} else {
 		log_error("undoing the release: %s back to 0, %s never left service",

@@ -26,7 +26,7 @@ static int standby_ids(const struct ctl_group *g, char ***ret)
 
 /* Rollback refuses Standby instances that EC2 no longer runs: they read healthy in Auto
  * Scaling but would never serve again. */
-static int standby_instances_running(struct ctl_context *ctx, struct ctl_service *s, int set)
+int ctl_standby_running(struct ctl_context *ctx, struct ctl_service *s, int set)
 {
 	_cleanup_(lb_targets_done) struct lb_targets states = { 0 };
 	_cleanup_strv_free_ char **ids = NULL;
@@ -80,7 +80,7 @@ static int rollback(struct ctl_context *ctx, bool in_flight)
 	}
 	standby = plan_rollback_standby(&s);
 	if (standby >= 0) {
-		r = standby_instances_running(ctx, &s, standby);
+		r = ctl_standby_running(ctx, &s, standby);
 		if (r < 0)
 			return ctl_exit_code(r);
 	}

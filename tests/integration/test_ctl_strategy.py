@@ -199,7 +199,7 @@ class BakeTest(StrategyCase):
         self.assertEqual(sorted(self.serving("web-blue", tgs[0])), sorted(blue))
         self.assert_no_records()
         print(f"\n  mid-canary: SetAlarmState(ALARM) to the canary at 0: {undone:.2f} s "
-              "(the live set never left service)")
+              f"(--poll {FAST[1]}; the live set never left service)")
 
     def test_alarm_after_the_switch_rolls_back(self):
         tgs, _ = self.pair("web", live=3, mn=1, mx=6)
@@ -220,7 +220,24 @@ class BakeTest(StrategyCase):
         self.assertEqual(self.sizes("web-green")[2], 0)
         self.assert_no_records()
         print(f"\n  post-switch: SetAlarmState(ALARM) to blue InService and healthy: {back:.2f} s"
-              " (--poll 0.05)")
+              f" (--poll {FAST[1]})")
+
+    def test_failed_bake_after_the_switch_with_a_standby_instance_gone(self):
+        """The rollback path checks EC2 as rollback does: a Standby instance that EC2 no
+        longer runs would never serve again."""
+        self.pair("web", live=2, mn=1, mx=4)
+        self.alarm("web-5xx", state="OK")
+        proc = self.background("deploy", IMAGE, "2.0", "--bake-after", "120", "--alarm",
+                               "web-5xx", *FAST)
+        self.wait_release("baking")
+        gone = self.describe("web-blue")["Instances"][0]["InstanceId"]
+        self.ec2.stop_instances(InstanceIds=[gone])
+        self.fire("web-5xx")
+        rc, out, err = self.finish(proc)
+        self.assertEqual(rc, 3, out + err)
+        self.assertIn(f"Standby instance {gone} of the blue set is stopped in EC2", err)
+        self.assertEqual(self.states("web-green"), ["InService"] * 2)
+        self.assertNotIn("asgswap:lock", self.tags("web-blue"))
 
     def test_instance_unhealthy_during_bake(self):
         tgs, _ = self.pair("web", live=4, mn=1, mx=8)
