@@ -472,6 +472,29 @@ class AlarmRefusalTest(StrategyCase):
 
 
 class RecordTest(StrategyCase):
+    def test_a_record_of_the_previous_version_resumes_as_one_step(self):
+        """A release recorded without strategy tags (what earlier versions wrote) goes on
+        as one step of 100, whatever strategy the re-run asks for."""
+        from faultproxy import FaultProxy
+        self.pair("web", live=2, mn=1, mx=4)
+        with FaultProxy(self.moto.url) as proxy:
+            proxy.add_rule(type="error", action="UpdateAutoScalingGroup", status=400, nth=1,
+                           code="AccessDenied", message="stopped here")
+            p = self.run_ctl("deploy", IMAGE, "2.0", *FAST,
+                             env=self.env(AWS_ENDPOINT_URL=proxy.url))
+        self.assertNotEqual(p.returncode, 0)
+        tags = self.tags("web-blue")
+        self.assertEqual(tags["asgswap:release"], "blue>green:2.0:launching")
+        self.assertNotIn("asgswap:strategy", tags)
+        self.assertNotIn("asgswap:step", tags)
+        self.ok("unlock", IMAGE, "--force")
+        p = self.ok("deploy", IMAGE, "2.0", "--steps", "50,100", "--bake", "5", *FAST)
+        self.assertIn("goes on with its recorded strategy (steps=100)", p.stderr)
+        self.assertNotIn("canary", p.stdout)
+        self.assertEqual(self.sizes("web-green"), (1, 4, 2))
+        self.assertEqual(self.states("web-blue"), ["Standby"] * 2)
+        self.assert_no_records()
+
     def test_malformed_strategy_record_refused(self):
         self.pair("web", live=2)
         for key, value in (("asgswap:strategy", "steps=10,5"), ("asgswap:step", "9/2"),
