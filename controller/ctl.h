@@ -28,6 +28,24 @@ enum {
 #define TAG_ROLLED_BACK   "asgswap:rolled-back"
 #define TAG_SUSPENDED     "asgswap:suspended"
 #define TAG_STANDBY_SINCE "asgswap:standby-since"
+/* A release with a strategy (docs/DESIGN.md, "Release strategies"): its steps, bakes and
+ * flags; where it is (K/N[:BAKE_END]); the alarms it watches; why it failed. */
+#define TAG_STRATEGY "asgswap:strategy"
+#define TAG_STEP     "asgswap:step"
+#define TAG_ALARMS   "asgswap:alarms"
+#define TAG_FAILED   "asgswap:failed"
+
+#define CTL_MAX_STEPS  20
+#define CTL_ALARM_TAGS 8      /* asgswap:alarms, asgswap:alarms:2 ... :8 */
+#define CTL_MAX_BAKE_S 172800 /* as Instance Refresh's bake time */
+
+struct ctl_strategy {
+	unsigned steps[CTL_MAX_STEPS]; /* percent of the live set's desired, rising to 100 */
+	unsigned n_steps;              /* 0: one step of 100 */
+	unsigned bake_s, bake_after_s;
+	bool pause, no_auto_rollback, ignore_alarm_state;
+	char **alarms; /* the alarm names watched during bakes (strv) */
+};
 
 struct ctl_options {
 	const char *region, *profile, *endpoint_url;
@@ -40,8 +58,12 @@ struct ctl_options {
 	/* The DynamoDB lock table (--lock-table, ASGSWAP_LOCK_TABLE, lock_table): NULL for the
 	 * tag lock. */
 	const char *lock_table;
-	unsigned limit; /* history --limit; 0: the default */
-	char **args;    /* positional arguments after the command (strv) */
+	unsigned limit;               /* history --limit; 0: the default */
+	struct ctl_strategy strategy; /* deploy's --steps, --bake, ... (alarms resolved later) */
+	char **alarm_names;           /* --alarm, as given (strv) */
+	const char *alarm_prefix;
+	bool strategy_given; /* any strategy option on the command line */
+	char **args;         /* positional arguments after the command (strv) */
 };
 
 /* Sees the answer of a call that succeeded; what names the call, for messages. */
@@ -71,6 +93,7 @@ struct ctl_context {
 	struct ctl_events *events; /* NULL: release events are not published */
 	char *outcome; /* how the release ended, when more than the exit code says (ctl_outcome) */
 	struct ctl_history *history; /* with a lock table: the release's record (ctl_history.c) */
+	char *gate_failure; /* why a bake failed (the alarm or the instance), set with -ECANCELED */
 };
 
 enum ctl_state {
@@ -114,6 +137,11 @@ struct ctl_release {
 	int from, to;
 	char *version;
 	char *phase;
+	/* From the strategy records; a record without them is one step of 100. */
+	unsigned step, n_steps; /* 1..n_steps */
+	time_t bake_end;        /* AWS's clock; 0: not baking */
+	struct ctl_strategy strategy;
+	char *failed; /* why it failed (phase failed), or NULL */
 };
 
 struct ctl_service {
@@ -126,6 +154,7 @@ struct ctl_service {
 	struct asg_group *canonical; /* first blue group by name */
 	bool have_release;
 	struct ctl_release release;
+	char *release_error; /* a strategy record that does not parse: every command refuses */
 };
 
 /* ctl_observe.c: the service as observed (groups, sets, health, records read) */
@@ -282,5 +311,37 @@ int ctl_deploy(struct ctl_context *ctx);
 int ctl_rollback(struct ctl_context *ctx);
 int ctl_finalize(struct ctl_context *ctx);
 int ctl_unlock(struct ctl_context *ctx);
+int ctl_promote(struct ctl_context *ctx);
+/* ctl_rollback.c: -ESTALE (logged) when a Standby instance of set no longer runs in EC2. */
+int ctl_standby_running(struct ctl_context *ctx, struct ctl_service *s, int set);
+int ctl_abort(struct ctl_context *ctx);
+
+/* ctl_strategy.c: the strategy's options and records (pure, unit-tested) */
+/* "--steps 10,50,100": rising integers 1..100 ending at 100; -EINVAL with *ret_why. */
+int ctl_steps_parse(const char *s, struct ctl_strategy *ret, char **ret_why);
+unsigned ctl_strategy_steps(const struct ctl_strategy *st);
+unsigned ctl_strategy_percent(const struct ctl_strategy *st, unsigned step);
+/* ceil(percent x desired), at least 1 (0 for an empty group). */
+unsigned ctl_step_size(unsigned percent, unsigned desired);
+bool ctl_strategy_is_default(const struct ctl_strategy *st);
+void ctl_strategy_done(struct ctl_strategy *st);
+int ctl_strategy_copy(const struct ctl_strategy *st, struct ctl_strategy *ret);
+/* The asgswap:strategy value, and its parse (-EINVAL: malformed). */
+int ctl_strategy_format(const struct ctl_strategy *st, char **ret);
+int ctl_strategy_parse(const char *s, struct ctl_strategy *ret);
+/* Alarm names into at most CTL_ALARM_TAGS tag values of 256 characters (NULL-terminated
+ * strv; -E2BIG when they do not fit), and back. */
+int ctl_alarms_format(char *const *names, char ***ret);
+int ctl_alarms_parse(char *const *values, char ***ret);
+const char *ctl_alarms_tag_key(unsigned i, char buf[static 32]);
+/* "K/N" or "K/N:END". */
+int ctl_step_record_parse(const char *s, unsigned *ret_step, unsigned *ret_n, time_t *ret_end);
+/* Reads the strategy records of the canonical group into r (NULL tags: defaults);
+ * -EINVAL with *ret_why naming the tag. */
+int ctl_release_read(const struct asg_group *canonical, struct ctl_release *r, char **ret_why);
+/* Whether the release has switched traffic: the old set is (going) into Standby. */
+bool ctl_release_switched(const struct ctl_release *r);
+/* A reason as a tag value: characters tags refuse become '_', at most 256. */
+char *ctl_tag_text(const char *s);
 
 #endif

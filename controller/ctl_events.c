@@ -71,14 +71,6 @@ int ctl_events_setup(struct ctl_context *ctx)
 	return 0;
 }
 
-/* The step of the release in flight. A release of one step (the only kind yet) has no
- * step number: null in the event. */
-static long release_step(const struct ctl_service *s)
-{
-	(void)s;
-	return -1;
-}
-
 static bool add_string(cJSON *d, const char *key, const char *v)
 {
 	return v ? cJSON_AddStringToObject(d, key, v) != NULL
@@ -146,8 +138,7 @@ static int replace(char **dst, const char *src)
 	return 0;
 }
 
-void ctl_events_phase(struct ctl_context *ctx, const struct ctl_service *s, const struct plan *p,
-                      const struct phase *ph)
+void ctl_events_phase(struct ctl_context *ctx, const struct plan *p, const struct phase *ph)
 {
 	struct ctl_events *e = ctx->events;
 
@@ -164,7 +155,8 @@ void ctl_events_phase(struct ctl_context *ctx, const struct ctl_service *s, cons
 		e->from = p->from;
 		e->to = p->to;
 	}
-	e->step = release_step(s);
+	/* A release of one step has no step number: null in the event. */
+	e->step = ph->step ? (long)ph->step : -1;
 	e->published = true;
 	publish(ctx, e, NULL);
 }

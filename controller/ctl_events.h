@@ -17,8 +17,7 @@
  * returns -EINVAL for a value that names no bus. Without either, nothing is ever sent. */
 int ctl_events_setup(struct ctl_context *ctx);
 /* A phase line of plan p was printed (or would have been, under --quiet). */
-void ctl_events_phase(struct ctl_context *ctx, const struct ctl_service *s, const struct plan *p,
-                      const struct phase *ph);
+void ctl_events_phase(struct ctl_context *ctx, const struct plan *p, const struct phase *ph);
 /* The end of the command with its exit code: published when a phase was. Frees the state. */
 void ctl_events_end(struct ctl_context *ctx, int exit_code);
 

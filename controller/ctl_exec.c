@@ -110,14 +110,6 @@ int ctl_step(struct ctl_context *ctx, const char *fmt, ...)
 	return 0;
 }
 
-static void sleep_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-
-	/* Interrupted by a signal: return at once, the caller checks ctl_interrupted. */
-	(void)nanosleep(&ts, NULL);
-}
-
 static bool reached(const struct ctl_set *set, enum ctl_wait_for what)
 {
 	switch (what) {
@@ -329,6 +321,14 @@ static int run_round(struct ctl_context *ctx, struct ctl_service *s, const struc
 				*ret_wait = (int)st->what;
 			return r < 0 ? r : 1;
 		}
+		if (st->kind == STEP_GATE) {
+			r = lock(ctx, s);
+			if (r == 0)
+				r = ctl_step(ctx, "%s", st->text);
+			if (r == 0)
+				r = ctl_gate(ctx, s, st);
+			return r < 0 ? r : 1;
+		}
 		if (st->kind == STEP_MOVE_SCALING) {
 			r = lock(ctx, s);
 			return r < 0 ? r : ctl_move_scaling(ctx, s, st->set);
@@ -388,7 +388,7 @@ int ctl_exec(struct ctl_context *ctx, struct ctl_service *s, plan_fn planner, co
 				(void)fflush(stdout);
 			}
 			if (!streq_ptr(shown, ph->title)) {
-				ctl_events_phase(ctx, s, p, ph);
+				ctl_events_phase(ctx, p, ph);
 				ctl_history_phase(ctx, p, ph->title);
 			}
 			free(shown);
@@ -406,7 +406,11 @@ int ctl_exec(struct ctl_context *ctx, struct ctl_service *s, plan_fn planner, co
 		}
 		if (replan)
 			continue;
-		if (!ctx->o->quiet && p->done)
+		if (p->paused)
+			ctl_outcome(ctx, "paused");
+		if (!ctx->o->quiet && p->done && p->paused)
+			printf("%s\n", p->done);
+		else if (!ctx->o->quiet && p->done)
 			printf("done in %.0f s; %s\n", ctl_now() - start, p->done);
 		(void)fflush(stdout);
 		return 0;

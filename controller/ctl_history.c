@@ -42,7 +42,8 @@ struct ctl_history {
 	int from, to;
 	char *from_version, *to_version;
 	char *caller, *holder, *outcome;
-	char *image; /* kept from begin: the end has no service at hand */
+	char *strategy; /* a deploy's, as its release record holds it */
+	char *image;    /* kept from begin: the end has no service at hand */
 	time_t started, ended_at;
 	struct history_phase phases[HISTORY_MAX_PHASES];
 	size_t n;
@@ -73,6 +74,7 @@ void ctl_history_free(struct ctl_context *ctx)
 	free(h->caller);
 	free(h->holder);
 	free(h->outcome);
+	free(h->strategy);
 	free(h->image);
 	free(h);
 	ctx->history = NULL;
@@ -132,10 +134,8 @@ static int history_item(struct ctl_context *ctx, const char *image, struct ddb_i
 		r = add_opt_s(it, "from_version", h->from_version);
 	if (r >= 0)
 		r = add_opt_s(it, "to_version", h->to_version);
-	/* The steps of the release, percentages of the live set: one step until release
-	 * strategies say otherwise. */
 	if (r >= 0)
-		r = ddb_item_add_s(it, "strategy", "100");
+		r = add_opt_s(it, "strategy", h->strategy);
 	if (r >= 0)
 		r = add_opt_s(it, "holder", h->holder);
 	if (r >= 0)
@@ -224,6 +224,8 @@ void ctl_history_phase(struct ctl_context *ctx, const struct plan *p, const char
 		h->from_version = strdup_or_null(p->from_version);
 		h->to_version = strdup_or_null(p->to_version);
 	}
+	if (!h->strategy && p->strategy)
+		h->strategy = strdup(p->strategy);
 	if (h->n >= HISTORY_MAX_PHASES)
 		return;
 	h->phases[h->n].name = strdup(title);

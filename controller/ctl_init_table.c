@@ -13,6 +13,7 @@
 #include "dynamodb.h"
 #include "log.h"
 #include "strutil.h"
+#include "timeutil.h"
 #include "banned.h"
 
 #define INIT_TIMEOUT_S 300.0
@@ -22,13 +23,6 @@ static bool schema_is_ours(const struct ddb_table_info *t)
 {
 	return streq_ptr(t->keys[0].name, "pk") && streq_ptr(t->keys[0].type, "S") &&
 	       streq_ptr(t->keys[1].name, "sk") && streq_ptr(t->keys[1].type, "N");
-}
-
-static void sleep_poll(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-
-	(void)nanosleep(&ts, NULL);
 }
 
 int ctl_init_table(struct ctl_context *ctx)
@@ -101,7 +95,7 @@ int ctl_init_table(struct ctl_context *ctx)
 			          r < 0 ? "not visible yet" : ddb_table_status_name(t.status));
 			return CTL_EXIT_STOPPED;
 		}
-		sleep_poll(MIN(ctx->o->poll_s, timeout - (ctl_now() - start) + 0.01));
+		sleep_s(MIN(ctx->o->poll_s, timeout - (ctl_now() - start) + 0.01));
 	}
 	r = ddb_describe_ttl(ctx->aws, table, &ttl_on, &ttl_attr, &err);
 	if (r < 0)

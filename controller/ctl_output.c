@@ -142,6 +142,28 @@ keep:
 	*last = TAKE_PTR(line);
 }
 
+void ctl_progress_text(struct ctl_context *ctx, const char *line, const char *key, double elapsed,
+                       char **last, double *last_at)
+{
+	if (ctx->o->quiet)
+		return;
+	if (fancy_terminal()) {
+		(void)fprintf(stderr, "\r\033[K%s", line);
+		(void)fflush(stderr);
+		progress_shown = true;
+	} else if (!*last || !streq(*last, key) || elapsed - *last_at >= HEARTBEAT_S) {
+		char stamp[32];
+		time_t now = time(NULL);
+		struct tm tm;
+
+		(void)strftime(stamp, sizeof(stamp), "%H:%M:%S", gmtime_r(&now, &tm));
+		(void)fprintf(stderr, "%s %s\n", stamp, line);
+		*last_at = elapsed;
+	}
+	free(*last);
+	*last = strdup(key);
+}
+
 const char *ctl_wait_word(enum ctl_wait_for what)
 {
 	switch (what) {

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cloudwatch.h"
 #include "ctl.h"
 #include "imageref.h"
 #include "jsonutil.h"
@@ -142,6 +143,12 @@ static int next_steps(const struct ctl_service *s, char ***ret)
 		if (streq(ph, "launching") || streq(ph, "moving") || streq(ph, "standby")) {
 			what[0] = "finish", cmd[0] = "deploy", ver[0] = s->release.version;
 			what[1] = "undo", cmd[1] = "rollback";
+		} else if (streq(ph, "baking")) {
+			what[0] = "continue", cmd[0] = "deploy", ver[0] = s->release.version;
+			what[1] = "undo", cmd[1] = "abort";
+		} else if (streq(ph, "paused") || streq(ph, "failed")) {
+			what[0] = "continue", cmd[0] = "promote";
+			what[1] = "undo", cmd[1] = "abort";
 		} else if (streq(ph, "rollback")) {
 			what[0] = "finish", cmd[0] = "rollback";
 		}
@@ -297,6 +304,8 @@ struct report {
 	struct ctl_lock_info lock_info;
 	char **next; /* (what, command) pairs */
 	char *explain[_SET_MAX];
+	struct cw_alarms alarms; /* of the release in flight, asked once */
+	bool alarms_failed;
 };
 
 static void report_done(struct report *p)
@@ -308,6 +317,7 @@ static void report_done(struct report *p)
 	strv_free(p->next);
 	for (int k = 0; k < _SET_MAX; k++)
 		free(p->explain[k]);
+	cw_alarms_done(&p->alarms);
 	*p = (struct report){ 0 };
 }
 
@@ -331,6 +341,55 @@ static int report_fill(struct report *p, const char *image, int r, const char *w
 	for (int k = 0; r >= 0 && k < _SET_MAX; k++)
 		r = ctl_explain_set(&p->s, k, &p->explain[k]);
 	return r;
+}
+
+/* "at step 1 of 3 (10 %): 3 min 20 s left, 3 alarms OK" for a release with a strategy. */
+static char *release_words(const struct report *p, time_t now)
+{
+	const struct ctl_release *r = &p->s.release;
+	const struct ctl_strategy *st = &r->strategy;
+	_cleanup_(buf_free) struct buf b;
+	char d[64];
+
+	buf_init(&b, 0);
+	(void)buf_puts(&b, r->phase);
+	if (r->n_steps > 1 || st->bake_after_s) {
+		if (r->step < r->n_steps)
+			(void)buf_printf(&b, " at step %u of %u (%u %%)", r->step, r->n_steps,
+			                 ctl_strategy_percent(st, r->step));
+		else if (streq(r->phase, "baking") || streq(r->phase, "failed"))
+			(void)buf_puts(&b, " after the switch");
+	}
+	if (streq(r->phase, "baking") && r->bake_end)
+		(void)buf_printf(&b, ": %s left",
+		                 duration(r->bake_end > now ? r->bake_end - now : 0, d, sizeof(d)));
+	if (st->alarms) {
+		unsigned ok = 0, firing = 0, other = 0;
+
+		STRV_FOREACH(a, st->alarms) {
+			const struct cw_alarm *al = cw_alarms_find(&p->alarms, *a);
+
+			if (al && streq(al->state, "OK"))
+				ok++;
+			else if (al && streq(al->state, "ALARM"))
+				firing++;
+			else
+				other++;
+		}
+		if (p->alarms_failed)
+			(void)buf_printf(&b, ", %zu alarms (DescribeAlarms failed)",
+			                 strv_length(st->alarms));
+		else {
+			(void)buf_printf(&b, ", %u alarm%s OK", ok, ok == 1 ? "" : "s");
+			if (firing)
+				(void)buf_printf(&b, ", %u in ALARM", firing);
+			if (other)
+				(void)buf_printf(&b, ", %u without data or missing", other);
+		}
+	}
+	if (r->failed)
+		(void)buf_printf(&b, ": %s", r->failed);
+	return buf_steal(&b);
 }
 
 static void json_string_or_null(cJSON *o, const char *key, const char *v)
@@ -379,6 +438,41 @@ static void status_json(const struct report *p, const char *prefix, time_t now, 
 		cJSON_AddStringToObject(rel, "to", ctl_set_name(s->release.to));
 		cJSON_AddStringToObject(rel, "version", s->release.version);
 		cJSON_AddStringToObject(rel, "phase", s->release.phase);
+		/* A release without a strategy keeps the document it always had. */
+		if (asg_group_tag(s->canonical, TAG_STRATEGY)) {
+			const struct ctl_release *r = &s->release;
+			_cleanup_free_ char *strategy = NULL;
+			cJSON *al;
+
+			cJSON_AddNumberToObject(rel, "step", r->step);
+			cJSON_AddNumberToObject(rel, "steps", r->n_steps);
+			if (ctl_strategy_format(&r->strategy, &strategy) >= 0)
+				cJSON_AddStringToObject(rel, "strategy", strategy);
+			if (r->bake_end && ctl_iso_time(r->bake_end, iso, sizeof(iso), false)) {
+				cJSON_AddStringToObject(rel, "bake_end", iso);
+				cJSON_AddNumberToObject(rel, "bake_left_s",
+				                        streq(r->phase, "baking") &&
+				                                        r->bake_end > now
+				                                ? (double)(r->bake_end - now)
+				                                : 0);
+			} else {
+				cJSON_AddNullToObject(rel, "bake_end");
+				cJSON_AddNullToObject(rel, "bake_left_s");
+			}
+			al = cJSON_AddArrayToObject(rel, "alarms");
+			STRV_FOREACH(a, r->strategy.alarms) {
+				const struct cw_alarm *c = cw_alarms_find(&p->alarms, *a);
+				cJSON *ja = cJSON_CreateObject();
+
+				cJSON_AddItemToArray(al, ja);
+				cJSON_AddStringToObject(ja, "name", *a);
+				json_string_or_null(ja, "state",
+				                    c                  ? c->state
+				                    : p->alarms_failed ? NULL
+				                                       : "missing");
+			}
+			json_string_or_null(rel, "failed", r->failed);
+		}
 	} else {
 		cJSON_AddNullToObject(root, "release");
 	}
@@ -486,9 +580,12 @@ static void status_text(const struct report *p, time_t now)
 
 		printf("lock: %s\n", l ? l : "?");
 	}
-	if (s->have_release)
+	if (s->have_release) {
+		_cleanup_free_ char *w = release_words(p, now);
+
 		printf("release in flight: %s>%s %s (%s)\n", ctl_set_name(s->release.from),
-		       ctl_set_name(s->release.to), s->release.version, s->release.phase);
+		       ctl_set_name(s->release.to), s->release.version, w ? w : s->release.phase);
+	}
 	for (int k = 0; k < _SET_MAX; k++) {
 		const char *rb = rolled_back_from(&s->sets[k]);
 		_cleanup_free_ char *v = rb ? ctl_printable(rb) : NULL;
@@ -746,6 +843,18 @@ int ctl_status(struct ctl_context *ctx)
 			v[i].lock = ctl_lock_table_read(ctx, v[i].s.image, &v[i].lock_info, NULL);
 			if (v[i].lock < 0)
 				r = v[i].lock;
+		}
+	/* The alarms of a release in flight: one DescribeAlarms (100 names a call). */
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if (!v[i].error && v[i].s.have_release && v[i].s.release.strategy.alarms) {
+			struct aws_error err = { 0 };
+			int e = cw_describe_alarms(ctx->aws, v[i].s.release.strategy.alarms, NULL,
+			                           &v[i].alarms, &err);
+
+			if (e < 0) {
+				(void)ctl_aws_failed(e, &err, "DescribeAlarms");
+				v[i].alarms_failed = true;
+			}
 		}
 	now = ctl_aws_now(ctx);
 	if (r >= 0 && ctx->o->json) {

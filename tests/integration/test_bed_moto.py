@@ -711,9 +711,39 @@ class Rule8EverythingElse:
         self.assertEqual(len(st), 1)
 
 
+class Rule9AlarmPages:
+    def alarms(self, cw, n, prefix="a-"):
+        for i in range(n):
+            cw.put_metric_alarm(AlarmName=f"{prefix}{i:03d}", MetricName="m", Namespace="n",
+                                Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="GreaterThanThreshold")
+
+    def test_rule9_describe_alarms_pages_names_and_types(self):
+        cw = self.moto.client("cloudwatch")
+        self.alarms(cw, 121)  # moto 5.2.1 has no PutCompositeAlarm
+        # 50 a page by default, MaxRecords up to 100, NextToken for the rest.
+        page = cw.describe_alarms(AlarmNamePrefix="a-")
+        self.assertEqual(len(page["MetricAlarms"]), 50)
+        seen, token = [], None
+        while True:
+            kw = {"NextToken": token} if token else {}
+            page = cw.describe_alarms(AlarmNamePrefix="a-", MaxRecords=100,
+                                      AlarmTypes=["CompositeAlarm", "MetricAlarm"], **kw)
+            seen += [a["AlarmName"] for a in page["MetricAlarms"] + page["CompositeAlarms"]]
+            token = page.get("NextToken")
+            if not token:
+                break
+        self.assertEqual(sorted(seen), [f"a-{i:03d}" for i in range(121)])
+        self.assertAwsError("ValidationError", cw.describe_alarms,
+                            AlarmNames=[f"a-{i:03d}" for i in range(101)], message="100")
+        got = cw.describe_alarms(AlarmNames=[f"a-{i:03d}" for i in range(100)], MaxRecords=100)
+        self.assertEqual(len(got["MetricAlarms"]), 100)
+
+
 class TestPatchedMoto(BedCase, Rule1PerGroupNames, Rule2DesiredWithinRange, Rule3Standby,
                       Rule4LifecycleActions, Rule5StandbyLeavesLoadBalancers,
-                      Rule6HealthEndpoints, Rule7Terminate, Rule8EverythingElse, Delays):
+                      Rule6HealthEndpoints, Rule7Terminate, Rule8EverythingElse, Delays,
+                      Rule9AlarmPages):
     """Every rule against one zero-delay server (tests that need delays set them)."""
 
 

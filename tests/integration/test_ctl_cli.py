@@ -57,7 +57,11 @@ class UsageTest(CtlCase):
         want = {"status": ["--prefix P"], "unlock": ["--prefix P", "--force"],
                 "finalize": ["--prefix P", "--timeout S"],
                 "deploy": ["--prefix P", "--timeout S", "--poll S", "--finalize-first",
-                           "--force"],
+                           "--force", "--steps", "--bake S", "--bake-after S", "--alarm",
+                           "--alarm-prefix P", "--pause", "--no-auto-rollback",
+                           "--ignore-alarm-state"],
+                "promote": ["--prefix P", "--timeout S", "--poll S"],
+                "abort": ["--prefix P", "--timeout S", "--poll S"],
                 "history": ["--prefix P", "--limit N"], "init-table": ["--timeout S"]}
         for cmd, opts in want.items():
             with self.subTest(cmd=cmd):
