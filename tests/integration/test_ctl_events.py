@@ -114,6 +114,44 @@ class ReleaseEventsTest(EventsCase):
         self.check_release(got, p.stdout, "finalize", "green", "blue", "1.0", "done")
         self.assertEqual(got[0]["phase"], "terminating the 2 Standby instances of blue")
 
+    def test_a_canary_publishes_its_steps_its_pause_and_the_alarm_that_undid_it(self):
+        self.pair("web", live=2)
+        self.cw.put_metric_alarm(
+            AlarmName="web-5xx", MetricName="HTTPCode_Target_5XX_Count",
+            Namespace="AWS/ApplicationELB", Statistic="Sum", Period=10, EvaluationPeriods=1,
+            Threshold=5, ComparisonOperator="GreaterThanThreshold")
+        self.cw.set_alarm_state(AlarmName="web-5xx", StateValue="OK", StateReason="test")
+        p = self.ok("--events", "deploy", IMAGE, "2.0", "--steps", "50,100", "--bake", "1",
+                    "--alarm", "web-5xx", "--pause", *FAST)
+        got = self.received(want=4)
+        self.assertEqual([(d["phase"], d["step"], d["outcome"]) for d in got], [
+            ("recording the release of 2.0 (blue -> green)", 1, None),
+            ("canary step 1 of 2: green 1 of 3 instances, 33 %", 1, None),
+            ("baking 2.0 at step 1 of 2 (50 %)", 1, None),
+            ("baking 2.0 at step 1 of 2 (50 %)", 1, "paused")], p.stdout)
+        # Promoted: the last step, step 2, launches, moves scaling and puts blue in Standby.
+        p = self.ok("--events", "promote", IMAGE, *FAST)
+        got = self.received(want=4)
+        self.assertEqual({d["step"] for d in got}, {2}, got)
+        self.assertEqual((got[-1]["command"], got[-1]["outcome"]), ("promote", "done"))
+        # A canary undone by its alarm says which.
+        bed.wait_until(lambda: self.status()["sets"]["blue"]["state"] == "standby", timeout=20)
+        self.ok("finalize", IMAGE, *FAST)
+        self.received()
+        proc = subprocess.Popen(
+            [bed.binary("asgswap"), "--events", "deploy", IMAGE, "3.0", "--steps", "50,100",
+             "--bake", "60", "--alarm", "web-5xx", *FAST], env=self.env(),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        bed.wait_until(lambda: (self.tags("web-blue").get("asgswap:release") or "").endswith(
+            ":baking"), timeout=30, what="the canary of 3.0 baking")
+        self.cw.set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="test")
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 1, err)
+        got = self.received(want=5)
+        self.assertEqual(got[-1]["outcome"], "undone by alarm web-5xx")
+        self.assertEqual([d["outcome"] for d in got[:-1]], [None] * (len(got) - 1))
+
     def test_timed_out_deploy_publishes_undone(self):
         # The rule of asgswap(1)'s example: only the ends that did not go well.
         man = open(os.path.join(bed.TOP, "packaging", "man", "asgswap.1")).read()

@@ -88,6 +88,31 @@ class HistoryTest(TableCase):
         self.assertEqual(self.records()[0]["outcome"]["S"], rec["outcome"])
         self.assertEqual(rec["phases"][-1]["name"], "aborting the release of 2.0 to green")
 
+    def test_an_alarm_driven_undo_names_its_alarm_and_strategy(self):
+        self.pair("web", live=2)
+        self.cw.put_metric_alarm(
+            AlarmName="web-5xx", MetricName="HTTPCode_Target_5XX_Count",
+            Namespace="AWS/ApplicationELB", Statistic="Sum", Period=10, EvaluationPeriods=1,
+            Threshold=5, ComparisonOperator="GreaterThanThreshold")
+        self.cw.set_alarm_state(AlarmName="web-5xx", StateValue="OK", StateReason="test")
+        proc = self.start("deploy", IMAGE, "2.0", "--steps", "50,100", "--bake", "60",
+                          "--alarm", "web-5xx", *FAST, env=self.env())
+        bed.wait_until(lambda: (self.tags("web-blue").get("asgswap:release") or "").endswith(
+            ":baking"), timeout=30, what="the canary baking")
+        self.cw.set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="test")
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 1, err)
+        (rec,) = self.history()
+        self.assertEqual(rec["outcome"], "undone by alarm web-5xx")
+        self.assertEqual(rec["strategy"], "steps=50,100 bake=60")
+        item = self.records()[0]
+        self.assertEqual((item["outcome"]["S"], item["strategy"]["S"]),
+                         (rec["outcome"], rec["strategy"]))
+        names = [ph["name"] for ph in rec["phases"]]
+        self.assertEqual(names, self.phases_printed(out))
+        self.assertIn("baking 2.0 at step 1 of 2 (50 %)", names)
+        self.assertEqual(names[-1], "aborting the release of 2.0 to green")
+
     def waiting_deploy(self):
         self.pair("web", live=1, hook=True)
         proc = self.start("deploy", IMAGE, "2.0", *FAST, env=self.env())
