@@ -796,19 +796,6 @@ int ddb_table_status_from_json(const cJSON *j, enum ddb_table_status *ret, struc
 	return aws_error_set(err, -EBADMSG, NULL, "DescribeTable: no known TableStatus");
 }
 
-int ddb_describe_table(struct aws_client *c, const char *table, enum ddb_table_status *ret,
-                       struct aws_error *err)
-{
-	_cleanup_json_ cJSON *req = NULL, *resp = NULL;
-	int r;
-
-	req = request_new(table, &r, err);
-	if (!req)
-		return r;
-	r = ddb_call(c, "DescribeTable", req, &resp, err);
-	return r < 0 ? r : ddb_table_status_from_json(resp, ret, err);
-}
-
 void ddb_table_info_done(struct ddb_table_info *t)
 {
 	for (size_t i = 0; i < ELEMENTSOF(t->keys); i++) {

@@ -162,10 +162,6 @@ enum ddb_table_status {
 	DDB_TABLE_ARCHIVED,
 };
 const char *ddb_table_status_name(enum ddb_table_status s);
-/* DescribeTable's TableStatus: 0, -ENOENT for no such table, -EBADMSG for an answer without
- * a known status. */
-int ddb_describe_table(struct aws_client *c, const char *table, enum ddb_table_status *ret,
-                       struct aws_error *err);
 int ddb_table_status_from_json(const struct cJSON *j, enum ddb_table_status *ret,
                                struct aws_error *err);
 

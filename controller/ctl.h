@@ -263,6 +263,10 @@ extern unsigned ctl_throttled; /* throttled AWS attempts so far (the poll backs 
 void ctl_signals_setup(void);
 /* Clears the progress line of a wait, if one is on the terminal (before any other output). */
 void ctl_progress_clear(void);
+/* ctl_output.c: prints doc (NULL: it could not be built) as --output json does; -ENOMEM
+ * logged. */
+struct cJSON;
+int ctl_print_json(const struct cJSON *doc);
 bool ctl_stop_requested(void);
 /* Whether AWS calls in flight end now (a signal came and is not being handled yet); after
  * ctl_stop_handled() the clean-up's calls go out, until another signal. */

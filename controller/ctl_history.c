@@ -408,7 +408,6 @@ int ctl_history(struct ctl_context *ctx)
 	}
 	if (ctx->o->json) {
 		cJSON *root = cJSON_CreateObject(), *list;
-		char *out = NULL;
 
 		if (root) {
 			cJSON_AddStringToObject(root, "image", image);
@@ -422,12 +421,7 @@ int ctl_history(struct ctl_context *ctx)
 			if (!o || !cJSON_AddItemToArray(list, o))
 				cJSON_Delete(o);
 		}
-		out = list ? cJSON_Print(root) : NULL;
-		if (out)
-			puts(out);
-		else
-			r = log_error_errno(-ENOMEM, "out of memory");
-		free(out);
+		r = ctl_print_json(list ? root : NULL);
 		cJSON_Delete(root);
 	} else if (items.n == 0) {
 		log_info("no release of '%s' recorded in table '%s'", image, table);

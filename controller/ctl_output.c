@@ -11,6 +11,7 @@
 
 #include "ctl_plan.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "strutil.h"
 #include "banned.h"
 
@@ -373,4 +374,14 @@ int plan_render_json(const struct plan *p, char **ret)
 	*ret = cJSON_Print(doc);
 	cJSON_Delete(doc);
 	return *ret ? 0 : -ENOMEM;
+}
+
+int ctl_print_json(const cJSON *doc)
+{
+	_cleanup_free_ char *out = doc ? cJSON_Print(doc) : NULL;
+
+	if (!out)
+		return log_error_errno(-ENOMEM, "out of memory");
+	puts(out);
+	return 0;
 }

@@ -860,16 +860,10 @@ int ctl_status(struct ctl_context *ctx)
 	if (r >= 0 && ctx->o->json) {
 		cJSON *root = cJSON_CreateObject();
 		cJSON *list = root ? cJSON_AddArrayToObject(root, "services") : NULL;
-		char *out = NULL;
 
 		for (size_t i = 0; list && i < n; i++)
 			status_json(&v[i], ctx->o->prefix, now, list);
-		out = list ? cJSON_Print(root) : NULL;
-		if (out)
-			puts(out);
-		else
-			r = log_error_errno(-ENOMEM, "out of memory");
-		free(out);
+		r = ctl_print_json(list ? root : NULL);
 		cJSON_Delete(root);
 	} else if (r >= 0 && one) {
 		if (!v[0].error)
