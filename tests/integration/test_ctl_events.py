@@ -116,11 +116,7 @@ class ReleaseEventsTest(EventsCase):
 
     def test_a_canary_publishes_its_steps_its_pause_and_the_alarm_that_undid_it(self):
         self.pair("web", live=2)
-        self.cw.put_metric_alarm(
-            AlarmName="web-5xx", MetricName="HTTPCode_Target_5XX_Count",
-            Namespace="AWS/ApplicationELB", Statistic="Sum", Period=10, EvaluationPeriods=1,
-            Threshold=5, ComparisonOperator="GreaterThanThreshold")
-        self.cw.set_alarm_state(AlarmName="web-5xx", StateValue="OK", StateReason="test")
+        self.alarm("web-5xx", state="OK")
         p = self.ok("--events", "deploy", IMAGE, "2.0", "--steps", "50,100", "--bake", "1",
                     "--alarm", "web-5xx", "--pause", *FAST)
         got = self.received(want=4)
@@ -145,7 +141,7 @@ class ReleaseEventsTest(EventsCase):
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         bed.wait_until(lambda: (self.tags("web-blue").get("asgswap:release") or "").endswith(
             ":baking"), timeout=30, what="the canary of 3.0 baking")
-        self.cw.set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="test")
+        self.fire("web-5xx")
         _, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 1, err)
         got = self.received(want=5)

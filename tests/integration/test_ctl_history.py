@@ -12,6 +12,7 @@ import tempfile
 import time
 
 import bed
+import ddbtable
 from faultproxy import FaultProxy
 from test_ctl_lock_table import TABLE, TableCase
 from test_ctl_support import IMAGE
@@ -90,16 +91,12 @@ class HistoryTest(TableCase):
 
     def test_an_alarm_driven_undo_names_its_alarm_and_strategy(self):
         self.pair("web", live=2)
-        self.cw.put_metric_alarm(
-            AlarmName="web-5xx", MetricName="HTTPCode_Target_5XX_Count",
-            Namespace="AWS/ApplicationELB", Statistic="Sum", Period=10, EvaluationPeriods=1,
-            Threshold=5, ComparisonOperator="GreaterThanThreshold")
-        self.cw.set_alarm_state(AlarmName="web-5xx", StateValue="OK", StateReason="test")
+        self.alarm("web-5xx", state="OK")
         proc = self.start("deploy", IMAGE, "2.0", "--steps", "50,100", "--bake", "60",
                           "--alarm", "web-5xx", *FAST, env=self.env())
         bed.wait_until(lambda: (self.tags("web-blue").get("asgswap:release") or "").endswith(
             ":baking"), timeout=30, what="the canary baking")
-        self.cw.set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="test")
+        self.fire("web-5xx")
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 1, err)
         (rec,) = self.history()
@@ -247,15 +244,7 @@ class InitTableTest(TableCase):
     def test_creates_an_active_on_demand_table_with_ttl_and_is_idempotent(self):
         p = self.ok("init-table", "asgswap-new")
         self.assertIn("creating table 'asgswap-new'", p.stderr)
-        t = self.ddb.describe_table(TableName="asgswap-new")["Table"]
-        self.assertEqual(t["TableStatus"], "ACTIVE")
-        self.assertEqual(t["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST")
-        self.assertEqual(sorted((k["AttributeName"], k["KeyType"]) for k in t["KeySchema"]),
-                         [("pk", "HASH"), ("sk", "RANGE")])
-        self.assertEqual(sorted((a["AttributeName"], a["AttributeType"])
-                                for a in t["AttributeDefinitions"]), [("pk", "S"), ("sk", "N")])
-        ttl = self.ddb.describe_time_to_live(TableName="asgswap-new")["TimeToLiveDescription"]
-        self.assertEqual((ttl["TimeToLiveStatus"], ttl["AttributeName"]), ("ENABLED", "expires"))
+        ddbtable.check(self, self.ddb, "asgswap-new")
         with FaultProxy(self.moto.url) as proxy:
             p = self.ok("init-table", "asgswap-new", env=self.env(AWS_ENDPOINT_URL=proxy.url))
             calls = proxy.calls()

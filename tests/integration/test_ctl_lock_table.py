@@ -15,6 +15,7 @@ import subprocess
 import time
 
 import bed
+import ddbtable
 from faultproxy import FaultProxy, is_mutating
 from test_ctl_support import IMAGE, CtlCase
 
@@ -47,12 +48,7 @@ class TableCase(CtlCase):
         self.create_table()
 
     def create_table(self):
-        self.ddb.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "N"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                       {"AttributeName": "sk", "KeyType": "RANGE"}])
+        ddbtable.create(self.ddb, TABLE)
 
     def lock_item(self):
         return self.ddb.get_item(TableName=TABLE, Key=LOCK_KEY, ConsistentRead=True).get("Item")

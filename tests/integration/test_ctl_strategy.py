@@ -30,17 +30,6 @@ class StrategyCase(CtlCase):
         out, err = proc.communicate(timeout=timeout)
         return proc.returncode, out, err
 
-    def alarm(self, name, period=10, evaluations=1, state=None):
-        self.cw.put_metric_alarm(
-            AlarmName=name, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
-            Statistic="Sum", Period=period, EvaluationPeriods=evaluations, Threshold=5,
-            ComparisonOperator="GreaterThanThreshold")
-        if state:
-            self.fire(name, state)
-
-    def fire(self, name, state="ALARM"):
-        self.cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
-
     def release(self):
         return self.tags("web-blue").get("asgswap:release")
 
