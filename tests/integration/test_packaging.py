@@ -979,7 +979,7 @@ class ControllerPolicyTest(unittest.TestCase):
                             EventPattern=json.dumps({"source": ["asgswap"]}))
             events.put_targets(Rule=f"to-{bus}", EventBusName=bus,
                                Targets=[{"Id": "q", "Arn": arn}])
-        self.FLOW = [("deploy", self.IMAGE, "2.0")]
+        self.FLOW = [("init-table", self.TABLE), ("deploy", self.IMAGE, "2.0")]
         failed, p, _ = self.flow(key, events="--events=other")
         self.assertIsNone(failed, f"{failed}: {p.stderr}")
         self.assertRegex(self.stderr, r"warning: publishing a release event to event bus "
