@@ -16,6 +16,7 @@ one poll interval plus that floor.
 import argparse
 import math
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -106,6 +107,9 @@ def one_round(svc, proxy, args, per_group):
     p = start(proxy, args.poll, "deploy", IMAGE, "2.0", "--bake-after", "300")
     poll(lambda: set(st for _, st in svc.instances("blue").values()) == {"Standby"}
          and svc.serving("green", blue_all), 120, "green live, blue in Standby", p)
+    # The alarm fires at a random moment of the bake's poll interval, not right after the
+    # observation that showed the release baking.
+    time.sleep(random.uniform(0, args.poll))
     t0 = time.monotonic()
     svc.alarm("ALARM")
     poll(lambda: svc.serving("blue", blue_all), 120, "blue InService and healthy again")
@@ -118,6 +122,7 @@ def one_round(svc, proxy, args, per_group):
     canary = math.ceil(0.25 * per_group) * svc.pairs
     p = start(proxy, args.poll, "deploy", IMAGE, "3.0", "--steps", "25,100", "--bake", "300")
     poll(lambda: svc.serving("green", canary), 120, "the canary healthy", p)
+    time.sleep(random.uniform(0, args.poll))
     t0 = time.monotonic()
     svc.alarm("ALARM")
     poll(lambda: svc.none_healthy("green"), 120, "no canary instance healthy")
