@@ -88,7 +88,7 @@ void plan_then(struct plan *p)
 		ph->round = ph->steps[ph->n - 1].round + 1;
 }
 
-static void set_text(struct plan *p, char **where, const char *fmt, va_list ap)
+_printf_(3, 0) static void set_text(struct plan *p, char **where, const char *fmt, va_list ap)
 {
 	free(*where);
 	*where = strdup_vprintf(fmt, ap);
@@ -151,8 +151,8 @@ static struct step *add_step(struct plan *p, enum step_kind kind, unsigned round
 	return v;
 }
 
-static struct step *vadd(struct plan *p, enum step_kind kind, const char *group, const char *fmt,
-                         va_list ap)
+_printf_(4, 0) static struct step *vadd(struct plan *p, enum step_kind kind, const char *group,
+                                        const char *fmt, va_list ap)
 {
 	struct step *st = add_step(p, kind, p->n_phases ? p->phases[p->n_phases - 1].round : 0);
 
