@@ -120,7 +120,19 @@ $(BUILD)/tests/test_fuzz_agent_%: tests/fuzz/fuzz_agent_%.c tests/fuzz/replay.c 
 	$(Q)$(CC) $(CFLAGS) -DFUZZ_NAME='"agent_$*"' $(LDFLAGS) -o $@ tests/fuzz/fuzz_agent_$*.c \
 		tests/fuzz/replay.c $(AGENT_LIB_OBJ) $(LIB) $(PKG_LIBS)
 
+# The controller's (fuzz_ctl_*) likewise.
+$(BUILD)/tests/test_fuzz_ctl_% $(BUILD)/fuzz_ctl_%: override CFLAGS += -Icontroller
+$(BUILD)/tests/test_fuzz_ctl_%: tests/fuzz/fuzz_ctl_%.c tests/fuzz/replay.c $(CTL_LIB_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(CFLAGS) -DFUZZ_NAME='"ctl_$*"' $(LDFLAGS) -o $@ tests/fuzz/fuzz_ctl_$*.c \
+		tests/fuzz/replay.c $(CTL_LIB_OBJ) $(LIB) $(PKG_LIBS)
+
 # The libFuzzer binaries themselves, built by `make fuzz` (CC=clang, SANITIZE=fuzzer-no-link,...).
+$(BUILD)/fuzz_ctl_%: tests/fuzz/fuzz_ctl_%.c $(CTL_LIB_OBJ) $(LIB)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(CTL_LIB_OBJ) $(LIB) $(PKG_LIBS)
+
 $(BUILD)/fuzz_agent_%: tests/fuzz/fuzz_agent_%.c $(AGENT_LIB_OBJ) $(LIB)
 	$(quiet) LINK $@
 	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(AGENT_LIB_OBJ) $(LIB) $(PKG_LIBS)

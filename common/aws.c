@@ -463,6 +463,9 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 	long deadline =
 	        now_msec() + (call->deadline_ms > 0 ? call->deadline_ms : AWS_CALL_DEADLINE_MS);
 	unsigned attempt = 0, standard = 0, last_cost = 0;
+	unsigned max_attempts = call->max_attempts > 0
+	                                ? MIN(call->max_attempts, c->config->max_attempts)
+	                                : c->config->max_attempts;
 	bool lost = false;
 	struct aws_error scratch = { 0 };
 	const char *endpoint = NULL, *base_path = "/";
@@ -544,7 +547,7 @@ int aws_call(struct aws_client *c, const struct aws_call *call, struct http_resp
 			lost = true; /* sent, or may have been */
 		wait = -1;
 		if (kind == RETRY_SCALING || kind == RETRY_CONTENTION ||
-		    (kind != RETRY_NO && standard + 1 < c->config->max_attempts &&
+		    (kind != RETRY_NO && standard + 1 < max_attempts &&
 		     retry_quota_acquire(&c->quota, kind, &last_cost))) {
 			/* ScalingActivityInProgress and ResourceContention wait out the other
 			 * activity until the deadline, outside the attempts and the quota. */

@@ -113,6 +113,7 @@ struct aws_call {
 	bool anonymous;      /* unsigned (AssumeRoleWithWebIdentity) */
 	bool sensitive;      /* the request or response holds a secret: wipe buffers */
 	const struct aws_credentials *credentials; /* sign with these, not the chain's */
+	unsigned max_attempts;                     /* at most the client's; 0: the client's */
 	/* Fills err from an error response's body (code, message, request id). */
 	void (*parse_error)(const struct http_response *r, struct aws_error *err);
 };

@@ -41,7 +41,8 @@ void awsjson_parse_error(const struct http_response *r, struct aws_error *err)
 
 static int call(struct aws_client *c, const char *content_type, enum aws_service service,
                 const char *target_prefix, const char *action, const cJSON *request,
-                size_t max_response, bool sensitive, cJSON **ret, struct aws_error *err)
+                size_t max_response, bool sensitive, long deadline_ms, unsigned max_attempts,
+                cJSON **ret, struct aws_error *err)
 {
 	_cleanup_free_ char *body = NULL, *target = NULL;
 	struct http_response resp;
@@ -59,6 +60,8 @@ static int call(struct aws_client *c, const char *content_type, enum aws_service
 		.body = body,
 		.body_len = strlen(body),
 		.max_response = max_response,
+		.deadline_ms = deadline_ms,
+		.max_attempts = max_attempts,
 		.sensitive = sensitive,
 		.parse_error = awsjson_parse_error,
 	};
@@ -85,7 +88,7 @@ int awsjson_call(struct aws_client *c, enum aws_service service, const char *tar
                  cJSON **ret, struct aws_error *err)
 {
 	return call(c, "application/x-amz-json-1.1", service, target_prefix, action, request,
-	            max_response, sensitive, ret, err);
+	            max_response, sensitive, 0, 0, ret, err);
 }
 
 int awsjson10_call(struct aws_client *c, enum aws_service service, const char *target_prefix,
@@ -93,5 +96,13 @@ int awsjson10_call(struct aws_client *c, enum aws_service service, const char *t
                    cJSON **ret, struct aws_error *err)
 {
 	return call(c, "application/x-amz-json-1.0", service, target_prefix, action, request,
-	            max_response, sensitive, ret, err);
+	            max_response, sensitive, 0, 0, ret, err);
+}
+
+int awsjson_call_within(struct aws_client *c, enum aws_service service, const char *target_prefix,
+                        const char *action, const cJSON *request, size_t max_response,
+                        long deadline_ms, unsigned max_attempts, cJSON **ret, struct aws_error *err)
+{
+	return call(c, "application/x-amz-json-1.1", service, target_prefix, action, request,
+	            max_response, false, deadline_ms, max_attempts, ret, err);
 }

@@ -21,6 +21,14 @@ int awsjson_call(struct aws_client *c, enum aws_service service, const char *tar
                  const char *action, const struct cJSON *request, size_t max_response,
                  bool sensitive, struct cJSON **ret, struct aws_error *err);
 
+/* awsjson_call() of an answer without secrets, every attempt within deadline_ms (0: the
+ * default deadline) and at most max_attempts of them (0: the client's): for a call that
+ * must not hold up the caller for long. */
+int awsjson_call_within(struct aws_client *c, enum aws_service service, const char *target_prefix,
+                        const char *action, const struct cJSON *request, size_t max_response,
+                        long deadline_ms, unsigned max_attempts, struct cJSON **ret,
+                        struct aws_error *err);
+
 /* The same over JSON 1.0. */
 int awsjson10_call(struct aws_client *c, enum aws_service service, const char *target_prefix,
                    const char *action, const struct cJSON *request, size_t max_response,

@@ -49,6 +49,10 @@ static const struct service_row services[_AWS_SVC_MAX] = {
 	[AWS_SVC_DYNAMODB] = { { "dynamodb", "DYNAMODB", "dynamodb", "dynamodb", "dynamodb",
 	                         "2012-08-10" },
 	                       "AWS_ENDPOINT_URL_DYNAMODB" },
+	/* serviceId "EventBridge": the endpoint prefix and signing name stay "events". */
+	[AWS_SVC_EVENTS] = { { "events", "EVENTBRIDGE", "eventbridge", "events", "events",
+	                       "2015-10-07" },
+	                     "AWS_ENDPOINT_URL_EVENTBRIDGE" },
 };
 
 const struct aws_service_info *aws_service_info(enum aws_service s)

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -388,14 +389,18 @@ int ddb_item_from_json(const cJSON *j, struct ddb_item **ret, struct aws_error *
 
 /* ---- requests ---- */
 
-/* Table names: 3 to 255 of [A-Za-z0-9_.-]. */
-static int check_table(const char *table, struct aws_error *err)
+bool ddb_table_name_is_valid(const char *table)
 {
 	size_t n = table ? strlen(table) : 0;
 
-	if (n < 3 || n > 255 ||
-	    strspn(table, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                  "0123456789_.-") != n)
+	return n >= 3 && n <= 255 &&
+	       strspn(table, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                     "0123456789_.-") == n;
+}
+
+static int check_table(const char *table, struct aws_error *err)
+{
+	if (!ddb_table_name_is_valid(table))
 		return aws_error_set(err, -EINVAL, NULL, "'%s' is not a DynamoDB table name",
 		                     table ? table : "");
 	return 0;
@@ -791,8 +796,72 @@ int ddb_table_status_from_json(const cJSON *j, enum ddb_table_status *ret, struc
 	return aws_error_set(err, -EBADMSG, NULL, "DescribeTable: no known TableStatus");
 }
 
-int ddb_describe_table(struct aws_client *c, const char *table, enum ddb_table_status *ret,
-                       struct aws_error *err)
+void ddb_table_info_done(struct ddb_table_info *t)
+{
+	for (size_t i = 0; i < ELEMENTSOF(t->keys); i++) {
+		free(t->keys[i].name);
+		free(t->keys[i].type);
+	}
+	*t = (struct ddb_table_info){ 0 };
+}
+
+/* The type of attribute name in AttributeDefinitions, or NULL. */
+static const char *attribute_type(const cJSON *table, const char *name)
+{
+	const cJSON *d;
+
+	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(table, "AttributeDefinitions"))
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(d, "AttributeName");
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(d, "AttributeType");
+
+		if (cJSON_IsString(n) && streq(n->valuestring, name) && cJSON_IsString(t))
+			return t->valuestring;
+	}
+	return NULL;
+}
+
+int ddb_table_info_from_json(const cJSON *j, struct ddb_table_info *ret, struct aws_error *err)
+{
+	_cleanup_(ddb_table_info_done) struct ddb_table_info t = { 0 };
+	const cJSON *table = cJSON_GetObjectItemCaseSensitive(j, "Table"), *k;
+	int r = ddb_table_status_from_json(j, &t.status, err);
+
+	if (r < 0)
+		return r;
+	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(table, "KeySchema"))
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(k, "AttributeName");
+		const cJSON *kt = cJSON_GetObjectItemCaseSensitive(k, "KeyType");
+		const char *type;
+		size_t i;
+
+		if (!cJSON_IsString(n) || !name_is_valid(n->valuestring) || !cJSON_IsString(kt))
+			return aws_error_set(err, -EBADMSG, NULL, "DescribeTable: a bad KeySchema");
+		if (streq(kt->valuestring, "HASH"))
+			i = 0;
+		else if (streq(kt->valuestring, "RANGE"))
+			i = 1;
+		else
+			return aws_error_set(err, -EBADMSG, NULL, "DescribeTable: a bad KeyType");
+		type = attribute_type(table, n->valuestring);
+		if (t.keys[i].name || !type ||
+		    !(streq(type, "S") || streq(type, "N") || streq(type, "B")))
+			return aws_error_set(err, -EBADMSG, NULL, "DescribeTable: a bad KeySchema");
+		t.keys[i].name = strdup(n->valuestring);
+		t.keys[i].type = strdup(type);
+		if (!t.keys[i].name || !t.keys[i].type)
+			return -ENOMEM;
+	}
+	if (!t.keys[0].name)
+		return aws_error_set(err, -EBADMSG, NULL, "DescribeTable: no partition key");
+	*ret = t;
+	t = (struct ddb_table_info){ 0 };
+	return 0;
+}
+
+int ddb_describe_table_info(struct aws_client *c, const char *table, struct ddb_table_info *ret,
+                            struct aws_error *err)
 {
 	_cleanup_json_ cJSON *req = NULL, *resp = NULL;
 	int r;
@@ -801,7 +870,45 @@ int ddb_describe_table(struct aws_client *c, const char *table, enum ddb_table_s
 	if (!req)
 		return r;
 	r = ddb_call(c, "DescribeTable", req, &resp, err);
-	return r < 0 ? r : ddb_table_status_from_json(resp, ret, err);
+	return r < 0 ? r : ddb_table_info_from_json(resp, ret, err);
+}
+
+int ddb_ttl_from_json(const cJSON *j, bool *ret_enabled, char **ret_attribute,
+                      struct aws_error *err)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "TimeToLiveDescription");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(d, "TimeToLiveStatus");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(d, "AttributeName");
+	char *attr = NULL;
+
+	if (!cJSON_IsString(st))
+		return aws_error_set(err, -EBADMSG, NULL,
+		                     "DescribeTimeToLive: no TimeToLiveStatus in the answer");
+	if (a && !cJSON_IsNull(a)) {
+		if (!cJSON_IsString(a) || !name_is_valid(a->valuestring))
+			return aws_error_set(err, -EBADMSG, NULL,
+			                     "DescribeTimeToLive: a bad AttributeName");
+		attr = strdup(a->valuestring);
+		if (!attr)
+			return -ENOMEM;
+	}
+	/* ENABLING counts: asking again while it is being enabled is refused too. */
+	*ret_enabled = streq(st->valuestring, "ENABLED") || streq(st->valuestring, "ENABLING");
+	*ret_attribute = attr;
+	return 0;
+}
+
+int ddb_describe_ttl(struct aws_client *c, const char *table, bool *ret_enabled,
+                     char **ret_attribute, struct aws_error *err)
+{
+	_cleanup_json_ cJSON *req = NULL, *resp = NULL;
+	int r;
+
+	req = request_new(table, &r, err);
+	if (!req)
+		return r;
+	r = ddb_call(c, "DescribeTimeToLive", req, &resp, err);
+	return r < 0 ? r : ddb_ttl_from_json(resp, ret_enabled, ret_attribute, err);
 }
 
 int ddb_update_ttl(struct aws_client *c, const char *table, const char *attribute, bool enabled,

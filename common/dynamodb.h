@@ -67,6 +67,9 @@ const struct ddb_value *ddb_item_get(const struct ddb_item *it, const char *name
 const char *ddb_item_get_s(const struct ddb_item *it, const char *name);
 int ddb_item_get_i64(const struct ddb_item *it, const char *name, int64_t *ret);
 
+/* DynamoDB's rule for table names: 3 to 255 of [A-Za-z0-9_.-]. */
+bool ddb_table_name_is_valid(const char *table);
+
 /* Whether s is a DynamoDB number: [-]digits[.digits][e[+-]digits], at most DDB_MAX_NUMBER. */
 bool ddb_number_is_valid(const char *s);
 
@@ -159,12 +162,29 @@ enum ddb_table_status {
 	DDB_TABLE_ARCHIVED,
 };
 const char *ddb_table_status_name(enum ddb_table_status s);
-/* DescribeTable's TableStatus: 0, -ENOENT for no such table, -EBADMSG for an answer without
- * a known status. */
-int ddb_describe_table(struct aws_client *c, const char *table, enum ddb_table_status *ret,
-                       struct aws_error *err);
 int ddb_table_status_from_json(const struct cJSON *j, enum ddb_table_status *ret,
                                struct aws_error *err);
+
+/* DescribeTable's status and key schema: keys[0] the partition key, keys[1] the sort key
+ * (name NULL when there is none), each with its AttributeType (S, N or B). */
+struct ddb_table_info {
+	enum ddb_table_status status;
+	struct {
+		char *name, *type;
+	} keys[2];
+};
+void ddb_table_info_done(struct ddb_table_info *t);
+int ddb_describe_table_info(struct aws_client *c, const char *table, struct ddb_table_info *ret,
+                            struct aws_error *err);
+int ddb_table_info_from_json(const struct cJSON *j, struct ddb_table_info *ret,
+                             struct aws_error *err);
+
+/* DescribeTimeToLive: whether TTL is on (ENABLED or ENABLING) and on which attribute
+ * (*ret_attribute NULL when none). AWS refuses an UpdateTimeToLive that enables it again. */
+int ddb_describe_ttl(struct aws_client *c, const char *table, bool *ret_enabled,
+                     char **ret_attribute, struct aws_error *err);
+int ddb_ttl_from_json(const struct cJSON *j, bool *ret_enabled, char **ret_attribute,
+                      struct aws_error *err);
 
 /* UpdateTimeToLive: items expire when attribute (epoch seconds, N) has passed. */
 int ddb_update_ttl(struct aws_client *c, const char *table, const char *attribute, bool enabled,

@@ -36,3 +36,14 @@ int parse_iso8601(const char *s, time_t *ret)
 	*ret = t;
 	return 0;
 }
+
+void sleep_s(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	(void)nanosleep(&ts, NULL);
+}

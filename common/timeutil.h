@@ -13,6 +13,9 @@ static inline long now_msec(void)
 	return (long)(now_usec() / 1000);
 }
 
+/* Sleeps s seconds, or less when a signal comes (the caller looks at why it woke). */
+void sleep_s(double s);
+
 /* Parses an AWS timestamp, ISO 8601 "2026-11-30T12:00:00Z" (fractions, "+00:00", "UTC" or
  * no zone accepted, all read as UTC), into seconds since the epoch. -EINVAL otherwise. */
 int parse_iso8601(const char *s, time_t *ret);

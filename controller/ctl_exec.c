@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_events.h"
 #include "ctl_plan.h"
 #include "log.h"
 #include "strutil.h"
@@ -65,6 +66,32 @@ double ctl_now(void)
 	return (double)now_usec() / 1e6;
 }
 
+void ctl_outcome(struct ctl_context *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(ctx->outcome);
+	va_start(ap, fmt);
+	ctx->outcome = strdup_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+const char *ctl_outcome_of(const struct ctl_context *ctx, int exit_code)
+{
+	if (ctx->outcome)
+		return ctx->outcome;
+	switch (exit_code) {
+	case CTL_EXIT_OK:
+		return streq_ptr(ctx->command, "rollback") ? "rolled back" : "done";
+	case CTL_EXIT_UNDONE:
+		return "undone";
+	case CTL_EXIT_STOPPED:
+		return ctl_stop_requested() ? "interrupted" : "failed: timed out";
+	default:
+		return "failed";
+	}
+}
+
 int ctl_step(struct ctl_context *ctx, const char *fmt, ...)
 {
 	va_list ap;
@@ -81,14 +108,6 @@ int ctl_step(struct ctl_context *ctx, const char *fmt, ...)
 	putchar('\n');
 	(void)fflush(stdout);
 	return 0;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-
-	/* Interrupted by a signal: return at once, the caller checks ctl_interrupted. */
-	(void)nanosleep(&ts, NULL);
 }
 
 static bool reached(const struct ctl_set *set, enum ctl_wait_for what)
@@ -263,14 +282,15 @@ static int send_call(struct ctl_context *ctx, const struct step *st)
 }
 
 /* The lock before every mutating round: taken before the first, checked against the
- * latest observation after. */
+ * latest observation after (a lock table is asked every time: a check costs one write). */
 static int lock(struct ctl_context *ctx, struct ctl_service *s)
 {
 	if (!ctx->lock_nonce) {
 		observations_at_lock = observations;
 		return ctl_lock_take(ctx, s);
 	}
-	return observations > observations_at_lock ? ctl_lock_check(ctx, s) : 0;
+	return observations > observations_at_lock || ctx->o->lock_table ? ctl_lock_check(ctx, s)
+	                                                                 : 0;
 }
 
 /* One round of a phase; 1 when it was a wait that ended (the plan is then recomputed). */
@@ -299,6 +319,14 @@ static int run_round(struct ctl_context *ctx, struct ctl_service *s, const struc
 				r = ctl_wait(ctx, s, st->set, st->what, st->timeout_s, st->resync);
 			if (r == -ETIMEDOUT)
 				*ret_wait = (int)st->what;
+			return r < 0 ? r : 1;
+		}
+		if (st->kind == STEP_GATE) {
+			r = lock(ctx, s);
+			if (r == 0)
+				r = ctl_step(ctx, "%s", st->text);
+			if (r == 0)
+				r = ctl_gate(ctx, s, st);
 			return r < 0 ? r : 1;
 		}
 		if (st->kind == STEP_MOVE_SCALING) {
@@ -359,6 +387,10 @@ int ctl_exec(struct ctl_context *ctx, struct ctl_service *s, plan_fn planner, co
 					printf("%s\n", ph->title);
 				(void)fflush(stdout);
 			}
+			if (!streq_ptr(shown, ph->title)) {
+				ctl_events_phase(ctx, p, ph);
+				ctl_history_phase(ctx, p, ph->title);
+			}
 			free(shown);
 			shown = strdup(ph->title);
 			if (!shown)
@@ -374,7 +406,11 @@ int ctl_exec(struct ctl_context *ctx, struct ctl_service *s, plan_fn planner, co
 		}
 		if (replan)
 			continue;
-		if (!ctx->o->quiet && p->done)
+		if (p->paused)
+			ctl_outcome(ctx, "paused");
+		if (!ctx->o->quiet && p->done && p->paused)
+			printf("%s\n", p->done);
+		else if (!ctx->o->quiet && p->done)
 			printf("done in %.0f s; %s\n", ctl_now() - start, p->done);
 		(void)fflush(stdout);
 		return 0;

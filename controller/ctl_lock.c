@@ -93,7 +93,7 @@ int ctl_lock_parse(const char *value, struct ctl_lock_info *ret)
 
 /* user@host pid command, with anything but [A-Za-z0-9@._-] and spaces made '_' and a
  * ceiling on its length, so that the tag stays a valid, readable value. */
-static char *lock_holder(struct ctl_context *ctx)
+char *ctl_lock_holder(struct ctl_context *ctx)
 {
 	const char *user = getenv("USER");
 	char host[65] = "", *v = NULL;
@@ -125,7 +125,7 @@ time_t ctl_aws_now(struct ctl_context *ctx)
 static int write_lock(struct ctl_context *ctx, struct ctl_service *s)
 {
 	for (int pass = 0; pass < 2; pass++) {
-		_cleanup_free_ char *v = NULL, *holder = lock_holder(ctx);
+		_cleanup_free_ char *v = NULL, *holder = ctl_lock_holder(ctx);
 		struct aws_error err = { 0 };
 		time_t now = ctl_aws_now(ctx), expiry = now + ctl_lock_ttl();
 		int r;
@@ -149,7 +149,7 @@ static int write_lock(struct ctl_context *ctx, struct ctl_service *s)
 }
 
 /* "2026-12-06 21:35:04 UTC" */
-static void format_when(time_t t, char *buf, size_t size)
+void ctl_format_when(time_t t, char *buf, size_t size)
 {
 	struct tm tm;
 
@@ -158,7 +158,7 @@ static void format_when(time_t t, char *buf, size_t size)
 }
 
 /* "42 s", "4 min 10 s", "3 h 5 min", "2 d 4 h" */
-static void format_span(long long s, char *buf, size_t size)
+void ctl_format_span(long long s, char *buf, size_t size)
 {
 	if (s < 0)
 		s = -s;
@@ -173,17 +173,19 @@ static void format_span(long long s, char *buf, size_t size)
 }
 
 /* "user@host 123 deploy until 2026-12-06 21:35:04 UTC (AWS's clock, in 4 min 10 s)" */
-static void describe_lock(struct ctl_context *ctx, const struct ctl_lock_info *l, char *buf,
-                          size_t size)
+void ctl_lock_describe(struct ctl_context *ctx, const struct ctl_lock_info *l, char *buf,
+                       size_t size)
 {
 	char when[64], span[32];
 	long long left = (long long)(l->expiry - ctl_aws_now(ctx));
+	/* Whatever wrote the lock, its holder prints as one line. */
+	_cleanup_free_ char *holder = l->holder ? ctl_printable(l->holder) : NULL;
 
-	format_when(l->expiry, when, sizeof(when));
-	format_span(left, span, sizeof(span));
+	ctl_format_when(l->expiry, when, sizeof(when));
+	ctl_format_span(left, span, sizeof(span));
 	(void)snprintf(buf, size, "%s until %s (AWS's clock, %s%s%s)",
-	               l->holder ? l->holder : "another asgswap run", when, left < 0 ? "" : "in ",
-	               span, left < 0 ? " ago" : "");
+	               holder ? holder : "another asgswap run", when, left < 0 ? "" : "in ", span,
+	               left < 0 ? " ago" : "");
 }
 
 static bool held_by_other(struct ctl_context *ctx, const struct ctl_lock_info *l)
@@ -215,11 +217,11 @@ static int read_lock(struct ctl_context *ctx, struct ctl_service *s, char **ret)
 	return -ENOENT;
 }
 
-static int refuse(struct ctl_context *ctx, struct ctl_service *s, const struct ctl_lock_info *l)
+int ctl_lock_refuse(struct ctl_context *ctx, struct ctl_service *s, const struct ctl_lock_info *l)
 {
 	char what[512];
 
-	describe_lock(ctx, l, what, sizeof(what));
+	ctl_lock_describe(ctx, l, what, sizeof(what));
 	log_error("'%s' is locked by %s; nothing was changed ('asgswap unlock %s' clears a "
 	          "stale lock)",
 	          s->image, what, s->image);
@@ -240,31 +242,41 @@ static bool settle(double seconds)
 	return true;
 }
 
+int ctl_lock_new_nonce(struct ctl_context *ctx)
+{
+	unsigned char raw[8];
+	char hex[2 * sizeof(raw) + 1];
+
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+		return -EIO;
+	hex_encode(hex, raw, sizeof(raw));
+	free(ctx->lock_nonce);
+	ctx->lock_nonce = strdup(hex);
+	return ctx->lock_nonce ? 0 : -ENOMEM;
+}
+
 int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s)
 {
 	_cleanup_(ctl_lock_info_done) struct ctl_lock_info l = { 0 };
 	double wait_s = ctl_lock_settle();
 	bool wrote = false;
-	unsigned char raw[8];
-	char hex[2 * sizeof(raw) + 1];
 	int r;
 
 	if (ctx->o->dry_run)
 		return 0;
+	if (ctx->o->lock_table)
+		return ctl_lock_table_take(ctx, s);
 	if (ctx->lock_nonce) /* already ours: a renewal */
 		return write_lock(ctx, s);
 	/* The observation already shows a lock held: refuse without a call. */
 	if (ctl_lock_parse(asg_group_tag(s->canonical, TAG_LOCK), &l) == 0 &&
 	    held_by_other(ctx, &l))
-		return refuse(ctx, s, &l);
+		return ctl_lock_refuse(ctx, s, &l);
 	ctl_lock_info_done(&l);
 
-	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
-		return -EIO;
-	hex_encode(hex, raw, sizeof(raw));
-	ctx->lock_nonce = strdup(hex);
-	if (!ctx->lock_nonce)
-		return -ENOMEM;
+	r = ctl_lock_new_nonce(ctx);
+	if (r < 0)
+		return r;
 
 	for (unsigned pass = 1;; pass++) {
 		_cleanup_free_ char *cur = NULL, *after = NULL;
@@ -284,7 +296,7 @@ int ctl_lock_take(struct ctl_context *ctx, struct ctl_service *s)
 			goto fail;
 		}
 		if (cur && ctl_lock_parse(cur, &l) == 0 && held_by_other(ctx, &l)) {
-			r = refuse(ctx, s, &l);
+			r = ctl_lock_refuse(ctx, s, &l);
 			goto fail;
 		}
 		ctl_lock_info_done(&l);
@@ -348,6 +360,8 @@ int ctl_lock_check(struct ctl_context *ctx, struct ctl_service *s)
 
 	if (!ctx->lock_nonce || ctx->o->dry_run)
 		return 0;
+	if (ctx->o->lock_table)
+		return ctl_lock_table_check(ctx, s);
 	if (ctl_lock_parse(asg_group_tag(s->canonical, TAG_LOCK), &l) < 0 ||
 	    !streq(l.nonce, ctx->lock_nonce)) {
 		log_error("the lock on '%s' was taken over by %s; stopping", s->image,
@@ -368,6 +382,10 @@ void ctl_lock_release(struct ctl_context *ctx, struct ctl_service *s)
 
 	if (!ctx->lock_nonce || ctx->o->dry_run || !s->canonical)
 		return;
+	if (ctx->o->lock_table) {
+		ctl_lock_table_release(ctx, s);
+		return;
+	}
 	if (asg_delete_tags(ctx->aws, s->canonical->name, keys, &err) < 0)
 		(void)ctl_aws_failed(-EREMOTEIO, &err, "releasing the lock on '%s'", s->image);
 	free(ctx->lock_nonce);
@@ -378,19 +396,26 @@ int ctl_unlock(struct ctl_context *ctx)
 {
 	_cleanup_(ctl_service_done) struct ctl_service s = { 0 };
 	_cleanup_(ctl_lock_info_done) struct ctl_lock_info l = { 0 };
-	const char *cur;
+	const char *cur = NULL;
 	char what[512];
-	int r;
+	int r, found;
 
 	r = ctl_observe(ctx, ctx->o->args[0], false, &s);
 	if (r < 0)
 		return ctl_exit_code(r);
-	cur = asg_group_tag(s.canonical, TAG_LOCK);
-	if (!cur) {
+	if (ctx->o->lock_table) {
+		found = ctl_lock_table_read(ctx, s.image, &l, NULL);
+		if (found < 0)
+			return ctl_exit_code(found);
+	} else {
+		cur = asg_group_tag(s.canonical, TAG_LOCK);
+		found = cur ? 1 : 0;
+	}
+	if (!found) {
 		log_info("'%s' is not locked", s.image);
 		return 0;
 	}
-	if (ctl_lock_parse(cur, &l) < 0) {
+	if (cur && ctl_lock_parse(cur, &l) < 0) {
 		/* Not ours to judge: whatever wrote it, the tag is the lock's key. */
 		(void)snprintf(what, sizeof(what), "an unreadable lock '%.64s'", cur);
 	} else {
@@ -399,25 +424,44 @@ int ctl_unlock(struct ctl_context *ctx)
 		long long age = (long long)(ctl_aws_now(ctx) - (l.expiry - ctl_lock_ttl()));
 
 		if (l.expiry > ctl_aws_now(ctx) && !ctx->o->force) {
-			describe_lock(ctx, &l, what, sizeof(what));
+			ctl_lock_describe(ctx, &l, what, sizeof(what));
 			log_error("'%s' is locked by %s: that run may still be going; --force "
 			          "removes the lock anyway",
 			          s.image, what);
 			return CTL_EXIT_STATE;
 		}
-		format_span(age, span, sizeof(span));
+		ctl_format_span(age, span, sizeof(span));
+		_cleanup_free_ char *holder = l.holder ? ctl_printable(l.holder) : NULL;
+
 		(void)snprintf(what, sizeof(what), "the lock of %s, written %s%s ago",
-		               l.holder ? l.holder : "an asgswap run that did not name itself",
+		               holder ? holder : "an asgswap run that did not name itself",
 		               age < 0 ? "-" : "", span);
 		if (l.expiry > ctl_aws_now(ctx)) {
 			size_t n = strlen(what);
 			char left[32];
 
-			format_span((long long)(l.expiry - ctl_aws_now(ctx)), left, sizeof(left));
+			ctl_format_span((long long)(l.expiry - ctl_aws_now(ctx)), left,
+			                sizeof(left));
 			(void)snprintf(what + n, sizeof(what) - n, " (unexpired, %s left)", left);
 		}
 	}
-	r = ctl_untag(ctx, canonical(&s), TAG_LOCK);
+	if (ctx->o->lock_table) {
+		if (ctx->o->dry_run) {
+			printf("DeleteItem %s: the lock item of '%s'\n", ctx->o->lock_table,
+			       s.image);
+			return 0;
+		}
+		r = ctl_lock_table_remove(ctx, s.image, l.nonce);
+		if (r == -EEXIST) {
+			log_error(
+			        "the lock of '%s' changed while it was being removed: another run "
+			        "took it; nothing was removed",
+			        s.image);
+			return CTL_EXIT_STATE;
+		}
+	} else {
+		r = ctl_untag(ctx, canonical(&s), TAG_LOCK);
+	}
 	if (r < 0)
 		return CTL_EXIT_AWS;
 	if (!ctx->o->dry_run)
@@ -431,6 +475,14 @@ int ctl_stopped(struct ctl_context *ctx, struct ctl_service *s, int r, const cha
 {
 	ctl_stop_handled();
 	if (r == -EINTR)
+		ctl_outcome(ctx, "interrupted: %s", where);
+	else if (r == -ETIMEDOUT)
+		ctl_outcome(ctx, "failed: timed out %s", where);
+	else if (r == -EBUSY)
+		ctl_outcome(ctx, "failed: the lock was taken over %s", where);
+	else
+		ctl_outcome(ctx, "failed: %s", where);
+	if (r == -EINTR)
 		log_error(
 		        "interrupted %s; 'asgswap status %s' shows where it stopped, and the same "
 		        "command continues from there",
@@ -440,5 +492,7 @@ int ctl_stopped(struct ctl_context *ctx, struct ctl_service *s, int r, const cha
 		          s->image);
 	if (r != -EBUSY)
 		ctl_lock_release(ctx, s);
+	else
+		ctl_history_end(ctx);
 	return ctl_exit_code(r);
 }

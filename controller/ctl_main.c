@@ -9,6 +9,8 @@
 
 #include "creds.h"
 #include "ctl.h"
+#include "ctl_events.h"
+#include "dynamodb.h"
 #include "log.h"
 #include "retry.h"
 #include "strutil.h"
@@ -22,6 +24,7 @@
 enum {
 	CMD_NEEDS_AWS = 1 << 0,
 	CMD_NEEDS_VERSION = 1 << 1, /* the second argument is a VERSION */
+	CMD_TABLE_ARG = 1 << 2,     /* the argument is a table name, not an IMAGE */
 };
 
 /* The options of the commands (the global ones are in usage_head), for `help COMMAND`. */
@@ -31,6 +34,8 @@ enum {
 	CO_POLL = 1 << 2,
 	CO_FINALIZE_FIRST = 1 << 3,
 	CO_FORCE = 1 << 4,
+	CO_LIMIT = 1 << 5,
+	CO_STRATEGY = 1 << 6,
 };
 
 static const struct {
@@ -44,6 +49,20 @@ static const struct {
 	  "finalize the previous release when the idle set holds Standby instances" },
 	{ CO_FORCE, "--force",
 	  "deploy: even when the live set already runs VERSION; unlock: even an unexpired lock" },
+	{ CO_LIMIT, "--limit N", "at most N releases, newest first (20)" },
+	{ CO_STRATEGY, "--steps P1,...,100",
+	  "canary steps: percentages of the live set's desired, rising to 100 (100)" },
+	{ CO_STRATEGY, "--bake S",
+	  "seconds to watch alarms and health after each step but the last" },
+	{ CO_STRATEGY, "--bake-after S",
+	  "seconds to watch them after the switch, the old set in Standby" },
+	{ CO_STRATEGY, "--alarm NAME", "a CloudWatch alarm to watch during bakes (repeatable)" },
+	{ CO_STRATEGY, "--alarm-prefix P", "every alarm whose name starts with P" },
+	{ CO_STRATEGY, "--pause",
+	  "stop after each step's bake: 'promote' goes on, 'abort' undoes" },
+	{ CO_STRATEGY, "--no-auto-rollback",
+	  "a failed bake stops (exit 1) and leaves everything as it is" },
+	{ CO_STRATEGY, "--ignore-alarm-state", "start even when an alarm is in ALARM already" },
 };
 
 struct cmd_entry {
@@ -73,9 +92,25 @@ static const struct cmd_entry commands[] = {
 	  CO_PREFIX },
 	{ "deploy", ctl_deploy, CMD_NEEDS_AWS | CMD_NEEDS_VERSION, 2, 2,
 	  "deploy   IMAGE VERSION [--prefix P] [--timeout S] [--poll S] [--finalize-first] "
-	  "[--force]",
-	  "Releases VERSION to the idle set and moves the live set to Standby.",
-	  CO_PREFIX | CO_TIMEOUT | CO_POLL | CO_FINALIZE_FIRST | CO_FORCE },
+	  "[--force]\n"
+	  "           [--steps P1,...,100] [--bake S] [--bake-after S] [--alarm NAME]...\n"
+	  "           [--alarm-prefix P] [--pause] [--no-auto-rollback] [--ignore-alarm-state]",
+	  "Releases VERSION to the idle set and moves the live set to Standby. With --steps\n"
+	  "the new set is launched in shares of the live set's size (which keeps its size and\n"
+	  "policies until the switch), each baked while --alarm and its health are watched;\n"
+	  "a failed bake undoes the release (exit 1). Example:\n"
+	  "  asgswap deploy web 2.0 --steps 10,50,100 --bake 300 --bake-after 600 \\\n"
+	  "      --alarm web-5xx --alarm-prefix web-latency-",
+	  CO_PREFIX | CO_TIMEOUT | CO_POLL | CO_FINALIZE_FIRST | CO_FORCE | CO_STRATEGY },
+	{ "promote", ctl_promote, CMD_NEEDS_AWS, 1, 1,
+	  "promote  IMAGE [--prefix P] [--timeout S] [--poll S]",
+	  "Continues a release paused by --pause (or stopped by --no-auto-rollback) with the\n"
+	  "strategy and alarms it recorded.",
+	  CO_PREFIX | CO_TIMEOUT | CO_POLL },
+	{ "abort", ctl_abort, CMD_NEEDS_AWS, 1, 1,
+	  "abort    IMAGE [--prefix P] [--timeout S] [--poll S]",
+	  "Undoes the release in flight as rollback does (exit 3 when there is none).",
+	  CO_PREFIX | CO_TIMEOUT | CO_POLL },
 	{ "rollback", ctl_rollback, CMD_NEEDS_AWS, 1, 1,
 	  "rollback IMAGE [--prefix P] [--timeout S] [--poll S]",
 	  "Brings the standby set back into service and empties the other set.",
@@ -87,13 +122,23 @@ static const struct cmd_entry commands[] = {
 	{ "unlock", ctl_unlock, CMD_NEEDS_AWS, 1, 1, "unlock   IMAGE [--prefix P] [--force]",
 	  "Removes the lock left by a run that crashed (an unexpired one only with --force).",
 	  CO_PREFIX | CO_FORCE },
+	{ "history", ctl_history, CMD_NEEDS_AWS, 1, 1, "history  IMAGE [--prefix P] [--limit N]",
+	  "Lists the releases of IMAGE recorded in the lock table, newest first: command,\n"
+	  "sets, versions, outcome, who ran it (--output json: with every phase and its time).",
+	  CO_PREFIX | CO_LIMIT },
+	{ "init-table", ctl_init_table, CMD_NEEDS_AWS | CMD_TABLE_ARG, 1, 1,
+	  "init-table NAME [--timeout S]",
+	  "Creates the DynamoDB table for the lock and the release history (on demand),\n"
+	  "waits until it is ACTIVE and turns TTL on; a table that exists already is fine.",
+	  CO_TIMEOUT },
 	{ "help", cmd_help, 0, 0, 1, "help     [COMMAND]",
 	  "Prints the usage of every command, or the options of one.", 0 },
 };
 
 static const char usage_head[] =
         "usage: asgswap [--region R] [--profile P] [--endpoint-url URL] [--output text|json]\n"
-        "               [--dry-run] [--verbose] [--quiet] [--no-color] COMMAND ...\n"
+        "               [--lock-table NAME] [--dry-run] [--verbose] [--quiet] [--no-color]\n"
+        "               [--events[=BUS]] COMMAND ...\n"
         "\n"
         "commands:\n";
 
@@ -128,7 +173,8 @@ static void command_usage(const struct cmd_entry *c)
 	}
 	if (c->flags & CMD_NEEDS_AWS)
 		printf("\nand the global options of 'asgswap --help' (--region, --profile, "
-		       "--endpoint-url,\n--output, --dry-run, --verbose, --quiet, --no-color)\n");
+		       "--endpoint-url,\n--output, --lock-table, --dry-run, --verbose, --quiet, "
+		       "--no-color, --events)\n");
 }
 
 static const struct cmd_entry *find_command(const char *name)
@@ -207,6 +253,65 @@ static int parse_seconds(const char *opt, const char *s, double *ret)
 	return 0;
 }
 
+/* Whole seconds of a bake: 1 <= s <= CTL_MAX_BAKE_S. */
+static int parse_bake(const char *opt, const char *s, unsigned *ret)
+{
+	unsigned v;
+
+	if (safe_atou(s, &v) < 0 || v < 1 || v > CTL_MAX_BAKE_S) {
+		log_error("%s '%s': expected whole seconds between 1 and %d", opt, s,
+		          CTL_MAX_BAKE_S);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+/*
+ * The lock table: --lock-table, then ASGSWAP_LOCK_TABLE, then lock_table in the profile's
+ * section of the config file (the SDKs' order: option, environment, file). An empty value
+ * set nowhere else means none. 0, or a usage error (logged).
+ */
+static int resolve_lock_table(struct ctl_options *o, const struct aws_client *client)
+{
+	const char *v = o->lock_table, *from = "--lock-table";
+	_cleanup_free_ char *shown = NULL;
+
+	if (!v) {
+		v = getenv("ASGSWAP_LOCK_TABLE");
+		from = "ASGSWAP_LOCK_TABLE";
+	}
+	if (!v) {
+		v = aws_config_profile_get(aws_client_config(client), "lock_table");
+		from = "lock_table in the config file";
+	}
+	if (!v || (!*v && !streq(from, "--lock-table"))) {
+		o->lock_table = NULL;
+		return 0;
+	}
+	if (ddb_table_name_is_valid(v)) {
+		o->lock_table = v;
+		return 0;
+	}
+	shown = ctl_printable(v);
+	log_error("%s '%s' is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)", from,
+	          shown ? shown : "?");
+	return -EINVAL;
+}
+
+/* A count 1..max. */
+static int parse_count(const char *opt, const char *s, unsigned max, unsigned *ret)
+{
+	unsigned v;
+
+	if (safe_atou(s, &v) < 0 || v == 0 || v > max) {
+		log_error("%s '%s': expected a whole number between 1 and %u", opt, s, max);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
 /*
  * Region and credentials before the first call: what is missing or wrong there is the
  * operator's configuration (exit 2), not a failed call; STS or a credentials endpoint that
@@ -249,11 +354,22 @@ int main(int argc, char **argv)
 		OPT_VERBOSE,
 		OPT_QUIET,
 		OPT_NO_COLOR,
+		OPT_EVENTS,
 		OPT_PREFIX,
 		OPT_TIMEOUT,
 		OPT_POLL,
 		OPT_FINALIZE_FIRST,
 		OPT_FORCE,
+		OPT_LOCK_TABLE,
+		OPT_LIMIT,
+		OPT_STEPS,
+		OPT_BAKE,
+		OPT_BAKE_AFTER,
+		OPT_ALARM,
+		OPT_ALARM_PREFIX,
+		OPT_PAUSE,
+		OPT_NO_AUTO_ROLLBACK,
+		OPT_IGNORE_ALARM_STATE,
 		OPT_HELP,
 		OPT_VERSION,
 	};
@@ -266,18 +382,30 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+		{ "events", optional_argument, NULL, OPT_EVENTS },
 		{ "prefix", required_argument, NULL, OPT_PREFIX },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "poll", required_argument, NULL, OPT_POLL },
 		{ "finalize-first", no_argument, NULL, OPT_FINALIZE_FIRST },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "lock-table", required_argument, NULL, OPT_LOCK_TABLE },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "steps", required_argument, NULL, OPT_STEPS },
+		{ "bake", required_argument, NULL, OPT_BAKE },
+		{ "bake-after", required_argument, NULL, OPT_BAKE_AFTER },
+		{ "alarm", required_argument, NULL, OPT_ALARM },
+		{ "alarm-prefix", required_argument, NULL, OPT_ALARM_PREFIX },
+		{ "pause", no_argument, NULL, OPT_PAUSE },
+		{ "no-auto-rollback", no_argument, NULL, OPT_NO_AUTO_ROLLBACK },
+		{ "ignore-alarm-state", no_argument, NULL, OPT_IGNORE_ALARM_STATE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{},
 	};
 	struct ctl_options o = { .prefix = "", .timeout_s = -1, .poll_s = 1.0, .color = true };
 	_cleanup_(aws_client_freep) struct aws_client *client = NULL;
-	_cleanup_strv_free_ char **args = NULL;
+	_cleanup_strv_free_ char **args = NULL, **alarm_names = NULL;
+	_cleanup_free_ char *why = NULL;
 	struct ctl_context ctx = { .o = &o };
 	const struct cmd_entry *cmd;
 	bool help = false;
@@ -318,6 +446,9 @@ int main(int argc, char **argv)
 			o.color = false;
 			log_set_color(false);
 			break;
+		case OPT_EVENTS:
+			o.events = optarg ? optarg : "default";
+			break;
 		case OPT_PREFIX:
 			o.prefix = optarg;
 			break;
@@ -334,6 +465,57 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FORCE:
 			o.force = true;
+			break;
+		case OPT_LOCK_TABLE:
+			o.lock_table = optarg;
+			break;
+		case OPT_LIMIT:
+			if (parse_count("--limit", optarg, DDB_MAX_ITEMS, &o.limit) < 0)
+				return CTL_EXIT_USAGE;
+			break;
+		case OPT_STEPS:
+			if (ctl_steps_parse(optarg, &o.strategy, &why) < 0) {
+				log_error("%s", why ? why : "out of memory");
+				return CTL_EXIT_USAGE;
+			}
+			o.strategy_given = true;
+			break;
+		case OPT_BAKE:
+		case OPT_BAKE_AFTER:
+			if (parse_bake(c == OPT_BAKE ? "--bake" : "--bake-after", optarg,
+			               c == OPT_BAKE ? &o.strategy.bake_s
+			                             : &o.strategy.bake_after_s) < 0)
+				return CTL_EXIT_USAGE;
+			o.strategy_given = true;
+			break;
+		case OPT_ALARM:
+			if (!*optarg || strlen(optarg) > 255) {
+				log_error("--alarm '%s': an alarm name is 1 to 255 characters",
+				          optarg);
+				return CTL_EXIT_USAGE;
+			}
+			if (strv_extend(&alarm_names, optarg) < 0)
+				return log_error_errno(-ENOMEM, "out of memory"), 1;
+			o.alarm_names = alarm_names;
+			o.strategy_given = true;
+			break;
+		case OPT_ALARM_PREFIX:
+			if (!*optarg || strlen(optarg) > 255) {
+				log_error("--alarm-prefix '%s': expected 1 to 255 characters",
+				          optarg);
+				return CTL_EXIT_USAGE;
+			}
+			o.alarm_prefix = optarg;
+			o.strategy_given = true;
+			break;
+		case OPT_PAUSE:
+			o.strategy.pause = o.strategy_given = true;
+			break;
+		case OPT_NO_AUTO_ROLLBACK:
+			o.strategy.no_auto_rollback = o.strategy_given = true;
+			break;
+		case OPT_IGNORE_ALARM_STATE:
+			o.strategy.ignore_alarm_state = o.strategy_given = true;
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -376,11 +558,17 @@ int main(int argc, char **argv)
 		command_usage(cmd);
 		return 0;
 	}
+	if (o.strategy_given && !(cmd->options & CO_STRATEGY)) {
+		log_error("the strategy options (--steps, --bake, --alarm, ...) are deploy's: "
+		          "'%s' follows the release record",
+		          cmd->name);
+		return CTL_EXIT_USAGE;
+	}
 	if (strv_length(args) < cmd->min_args || strv_length(args) > cmd->max_args) {
 		log_error("usage: asgswap %s %s", cmd->name, usage_args(cmd));
 		return CTL_EXIT_USAGE;
 	}
-	if (args && args[0] && cmd->flags & CMD_NEEDS_AWS &&
+	if (args && args[0] && cmd->flags & CMD_NEEDS_AWS && !(cmd->flags & CMD_TABLE_ARG) &&
 	    (!*args[0] || strlen(args[0]) > 255 || strpbrk(args[0], " \t\r\n"))) {
 		log_error("image name '%s' is not a valid image name", args[0]);
 		return CTL_EXIT_USAGE;
@@ -413,14 +601,22 @@ int main(int argc, char **argv)
 			return CTL_EXIT_USAGE;
 		}
 		ctx.aws = client;
+		if (resolve_lock_table(&o, client) < 0)
+			return CTL_EXIT_USAGE;
 		ctl_signals_setup();
 		r = resolve_aws(client);
 		if (r != 0)
 			return r;
+		if (ctl_events_setup(&ctx) < 0)
+			return CTL_EXIT_USAGE;
 	}
 	ctx.started = ctl_now();
 	r = cmd->fn(&ctx);
+	ctl_events_end(&ctx, r);
 	free(ctx.lock_nonce);
+	free(ctx.outcome);
+	ctl_history_free(&ctx);
+	free(ctx.gate_failure);
 	strv_free(ctx.tg_names);
 	(void)fflush(stdout);
 	return r;

@@ -133,6 +133,9 @@ void ctl_service_done(struct ctl_service *s)
 		free(s->sets[k].groups);
 	free(s->release.version);
 	free(s->release.phase);
+	free(s->release.failed);
+	ctl_strategy_done(&s->release.strategy);
+	free(s->release_error);
 	free(s->image);
 	asg_groups_done(&s->asg);
 	*s = (struct ctl_service){ 0 };
@@ -508,8 +511,14 @@ void ctl_service_settle(struct ctl_service *s)
 			if (parse_release(rel, &s->release) < 0)
 				log_warning("ignoring malformed %s tag '%s' on '%s'", TAG_RELEASE,
 				            rel, s->canonical->name);
-			else
+			else {
 				s->have_release = true;
+				s->release.step = s->release.n_steps = 1;
+				if (ctl_release_read(s->canonical, &s->release, &s->release_error) <
+				            0 &&
+				    !s->release_error)
+					s->release_error = strdup("out of memory");
+			}
 		}
 	}
 }

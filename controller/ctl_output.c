@@ -11,6 +11,7 @@
 
 #include "ctl_plan.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "strutil.h"
 #include "banned.h"
 
@@ -114,32 +115,53 @@ static bool fancy_terminal(void)
 	return isatty(STDERR_FILENO) && term && *term && !streq(term, "dumb");
 }
 
-void ctl_progress(struct ctl_context *ctx, const struct ctl_set *set, int k, enum ctl_wait_for what,
-                  double elapsed, double left, char **last, double *last_at)
+/* A progress line: rewritten in place on a terminal; elsewhere printed with a timestamp when
+ * it changed, and every HEARTBEAT_S anyway so that a CI log shows that the run is alive. */
+static void progress_show(struct ctl_context *ctx, const char *text, bool changed, double elapsed,
+                          double *last_at)
 {
-	_cleanup_free_ char *line = wait_line(set, what);
-
-	if (!line || ctx->o->quiet)
-		goto keep;
+	if (ctx->o->quiet)
+		return;
 	if (fancy_terminal()) {
-		(void)fprintf(stderr, "\r\033[Kwaiting for %s: %s; %.0f s, %.0f s left",
-		              ctl_set_name(k), line, elapsed, left > 0 ? left : 0);
+		(void)fprintf(stderr, "\r\033[K%s", text);
 		(void)fflush(stderr);
 		progress_shown = true;
-	} else if (!*last || !streq(*last, line) || elapsed - *last_at >= HEARTBEAT_S) {
-		/* A CI log shows that the run is alive, even when nothing changed. */
+	} else if (changed || elapsed - *last_at >= HEARTBEAT_S) {
 		char stamp[32];
 		time_t now = time(NULL);
 		struct tm tm;
 
 		(void)strftime(stamp, sizeof(stamp), "%H:%M:%S", gmtime_r(&now, &tm));
-		(void)fprintf(stderr, "%s waiting for %s: %s; %.0f s, %.0f s left\n", stamp,
-		              ctl_set_name(k), line, elapsed, left > 0 ? left : 0);
+		(void)fprintf(stderr, "%s %s\n", stamp, text);
 		*last_at = elapsed;
 	}
-keep:
+}
+
+void ctl_progress(struct ctl_context *ctx, const struct ctl_set *set, int k, enum ctl_wait_for what,
+                  double elapsed, double left, char **last, double *last_at)
+{
+	_cleanup_free_ char *line = wait_line(set, what), *text = NULL;
+
+	if (!line)
+		return;
+	if (asprintf(&text, "waiting for %s: %s; %.0f s, %.0f s left", ctl_set_name(k), line,
+	             elapsed, left > 0 ? left : 0) >= 0)
+		progress_show(ctx, text, !*last || !streq(*last, line), elapsed, last_at);
+	/* Kept under --quiet too: a timeout names the stragglers. */
 	free(*last);
 	*last = TAKE_PTR(line);
+}
+
+void ctl_progress_text(struct ctl_context *ctx, const char *line, const char *key, double elapsed,
+                       char **last, double *last_at)
+{
+	char *copy = strdup(key);
+
+	progress_show(ctx, line, !*last || !streq(*last, key), elapsed, last_at);
+	if (copy) {
+		free(*last);
+		*last = copy;
+	}
 }
 
 const char *ctl_wait_word(enum ctl_wait_for what)
@@ -351,4 +373,14 @@ int plan_render_json(const struct plan *p, char **ret)
 	*ret = cJSON_Print(doc);
 	cJSON_Delete(doc);
 	return *ret ? 0 : -ENOMEM;
+}
+
+int ctl_print_json(const cJSON *doc)
+{
+	_cleanup_free_ char *out = doc ? cJSON_Print(doc) : NULL;
+
+	if (!out)
+		return log_error_errno(-ENOMEM, "out of memory");
+	puts(out);
+	return 0;
 }

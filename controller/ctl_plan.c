@@ -29,6 +29,8 @@ static void step_done(struct step *st)
 	strv_free(st->groups);
 	strv_free(st->params);
 	strv_free(st->instances);
+	strv_free(st->alarms);
+	free(st->label);
 }
 
 struct plan *plan_free(struct plan *p)
@@ -46,8 +48,10 @@ struct plan *plan_free(struct plan *p)
 	free(p->image);
 	free(p->from_version);
 	free(p->to_version);
+	free(p->strategy);
 	free(p->note);
 	free(p->done);
+	strv_free(p->recorded);
 	free(p);
 	return NULL;
 }
@@ -68,7 +72,7 @@ void plan_phase(struct plan *p, unsigned number, unsigned of, const char *where,
 		return fail(p, -ENOMEM);
 	p->phases = v;
 	v += p->n_phases++;
-	*v = (struct phase){ .number = number, .of = of, .where = where };
+	*v = (struct phase){ .number = number, .of = of, .where = where, .step = p->step };
 	va_start(ap, fmt);
 	v->title = strdup_vprintf(fmt, ap);
 	va_end(ap);
@@ -84,7 +88,7 @@ void plan_then(struct plan *p)
 		ph->round = ph->steps[ph->n - 1].round + 1;
 }
 
-static void set_text(struct plan *p, char **where, const char *fmt, va_list ap)
+_printf_(3, 0) static void set_text(struct plan *p, char **where, const char *fmt, va_list ap)
 {
 	free(*where);
 	*where = strdup_vprintf(fmt, ap);
@@ -147,8 +151,8 @@ static struct step *add_step(struct plan *p, enum step_kind kind, unsigned round
 	return v;
 }
 
-static struct step *vadd(struct plan *p, enum step_kind kind, const char *group, const char *fmt,
-                         va_list ap)
+_printf_(4, 0) static struct step *vadd(struct plan *p, enum step_kind kind, const char *group,
+                                        const char *fmt, va_list ap)
 {
 	struct step *st = add_step(p, kind, p->n_phases ? p->phases[p->n_phases - 1].round : 0);
 
@@ -391,37 +395,163 @@ static const struct ctl_group *canonical(const struct ctl_service *s)
 	return NULL;
 }
 
+/* The value this plan wrote last for key on the canonical group, or NULL. */
+static const char *written(const struct plan *p, const char *key)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; p->recorded && p->recorded[i] && p->recorded[i + 1]; i += 2)
+		if (streq(p->recorded[i], key))
+			v = p->recorded[i + 1];
+	return v;
+}
+
+/* key=value on the canonical group unless it says that already, as observed or as written
+ * by a step before in this plan. */
+static bool record(struct plan *p, const struct ctl_service *s, const char *key, const char *value)
+{
+	const char *cur = written(p, key);
+
+	if (!cur)
+		cur = asg_group_tag(s->canonical, key);
+	if (cur && streq(cur, value))
+		return false;
+	plan_tag(p, canonical(s), key, value, false);
+	if (strv_extend(&p->recorded, key) < 0 || strv_extend(&p->recorded, value) < 0)
+		fail(p, -ENOMEM);
+	return true;
+}
+
 void plan_release(struct plan *p, const struct ctl_service *s, int from, int to,
                   const char *version, const char *phase)
 {
 	_cleanup_free_ char *v = NULL;
-	const char *cur = asg_group_tag(s->canonical, TAG_RELEASE);
 
 	if (asprintf(&v, "%s>%s:%s:%s", ctl_set_name(from), ctl_set_name(to), version, phase) < 0)
 		return fail(p, -ENOMEM);
-	if (!cur || !streq(cur, v)) {
-		plan_tag(p, canonical(s), TAG_RELEASE, v, false);
+	if (record(p, s, TAG_RELEASE, v))
 		p->sets_release = true;
-	}
 }
 
-void plan_clear_release(struct plan *p, const struct ctl_service *s)
+void plan_record(struct plan *p, const struct ctl_service *s, const char *key, const char *value)
 {
-	const struct ctl_group *g = canonical(s);
+	(void)record(p, s, key, value);
+}
+
+void plan_release_step(struct plan *p, const struct ctl_service *s, int from, int to,
+                       const char *version, const char *phase, const struct ctl_strategy *st,
+                       unsigned k, time_t bake_end, bool strategy)
+{
+	_cleanup_free_ char *step = NULL;
+
+	plan_release(p, s, from, to, version, phase);
+	/* One step of 100 and nothing else: the record of the previous versions. */
+	if (ctl_strategy_is_default(st))
+		return;
+	if (strategy) {
+		_cleanup_free_ char *v = NULL;
+		_cleanup_strv_free_ char **alarms = NULL;
+		int r = ctl_strategy_format(st, &v);
+
+		if (r >= 0)
+			r = ctl_alarms_format(st->alarms, &alarms);
+		if (r < 0)
+			return fail(p, r);
+		plan_record(p, s, TAG_STRATEGY, v);
+		for (unsigned i = 0; alarms && alarms[i]; i++) {
+			char key[32];
+
+			plan_record(p, s, ctl_alarms_tag_key(i, key), alarms[i]);
+		}
+	}
+	if ((bake_end
+	             ? asprintf(&step, "%u/%u:%lld", k, ctl_strategy_steps(st), (long long)bake_end)
+	             : asprintf(&step, "%u/%u", k, ctl_strategy_steps(st))) < 0)
+		return fail(p, -ENOMEM);
+	plan_record(p, s, TAG_STEP, step);
+}
+
+/* key deleted from g: observed there, or written by a step of this plan before (not
+ * observed yet, but there by then). */
+static void clear_record(struct plan *p, const struct ctl_group *g, const char *key, bool written)
+{
 	struct step *st;
 
-	if (!p->sets_release || asg_group_tag(g->asg, TAG_RELEASE)) {
-		plan_untag(p, g, TAG_RELEASE);
+	if (asg_group_tag(g->asg, key)) {
+		plan_untag(p, g, key);
 		return;
 	}
-	/* Written by a step before: not observed yet, but there by then. */
-	st = tag_call(p, "DeleteTags", g->asg->name, "%s", TAG_RELEASE);
+	if (!written)
+		return;
+	st = tag_call(p, "DeleteTags", g->asg->name, "%s", key);
 	if (!st)
 		return;
 	st->items++;
 	plan_paramf(p, st, g->asg->name, "Tags.member.%u.ResourceId", st->items);
 	plan_paramf(p, st, "auto-scaling-group", "Tags.member.%u.ResourceType", st->items);
-	plan_paramf(p, st, TAG_RELEASE, "Tags.member.%u.Key", st->items);
+	plan_paramf(p, st, key, "Tags.member.%u.Key", st->items);
+}
+
+void plan_clear_release(struct plan *p, const struct ctl_service *s)
+{
+	const struct ctl_group *g = canonical(s);
+	const char *keys[] = { TAG_STRATEGY, TAG_STEP, TAG_FAILED };
+
+	clear_record(p, g, TAG_RELEASE, p->sets_release);
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		clear_record(p, g, keys[i], written(p, keys[i]) != NULL);
+	for (unsigned i = 0; i < CTL_ALARM_TAGS; i++) {
+		char buf[32];
+		const char *key = ctl_alarms_tag_key(i, buf);
+
+		clear_record(p, g, key, written(p, key) != NULL);
+	}
+}
+
+struct step *plan_gate(struct plan *p, const struct ctl_service *s, int set, time_t until,
+                       unsigned bake_s, char *const *alarms, const char *version, const char *label)
+{
+	struct step *st;
+	_cleanup_(buf_free) struct buf b;
+
+	buf_init(&b, 0);
+	(void)buf_printf(&b, "bake %s %s for %u s: health of %s", version, label, bake_s,
+	                 ctl_set_name(set));
+	if (alarms) {
+		(void)buf_puts(&b, ", alarms");
+		STRV_FOREACH(a, alarms)
+			(void)buf_printf(&b, " %s", *a);
+	}
+	st = add_step(p, STEP_GATE, p->phases[p->n_phases - 1].round);
+	if (!st)
+		return NULL;
+	st->text = buf_steal(&b);
+	st->set = set;
+	st->until = until;
+	st->bake_s = bake_s;
+	st->version = version;
+	st->label = strdup(label);
+	st->where = "baking the new version";
+	if (!st->text || !st->label)
+		fail(p, -ENOMEM);
+	for (size_t i = 0; i < s->sets[set].n; i++)
+		if (strv_extend(&st->groups, s->sets[set].groups[i]->asg->name) < 0)
+			fail(p, -ENOMEM);
+	STRV_FOREACH(a, alarms)
+		if (strv_extend(&st->alarms, *a) < 0)
+			fail(p, -ENOMEM);
+	plan_then(p);
+	return st;
+}
+
+const struct ctl_strategy *plan_strategy(const struct ctl_service *s,
+                                         const struct ctl_strategy *given)
+{
+	static const struct ctl_strategy none;
+
+	if (s->have_release)
+		return &s->release.strategy;
+	return given ? given : &none;
 }
 
 struct step *plan_wait(struct plan *p, const struct ctl_service *s, int set, enum ctl_wait_for what,

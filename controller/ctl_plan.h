@@ -14,7 +14,7 @@ enum step_kind {
 	STEP_CALL,         /* one AWS call: service, action, parameters */
 	STEP_WAIT,         /* re-observe until a set reaches a state, with a deadline */
 	STEP_MOVE_SCALING, /* policies, scheduled actions and alarms: expanded when run */
-	STEP_GATE,         /* reserved for bakes: alarms and health watched until a time */
+	STEP_GATE,         /* a bake: alarms and the set's health watched until a time */
 };
 
 struct step {
@@ -36,6 +36,12 @@ struct step {
 	double timeout_s;
 	bool resync;
 	char **instances; /* STEP_WAIT: the instances it waits for (strv) */
+	/* STEP_GATE: watches set until `until` (AWS's clock) */
+	time_t until;
+	unsigned bake_s; /* the whole bake, for the progress line */
+	char **alarms;   /* strv */
+	char *label;     /* "at step 1 of 3 (10 %)", "after the switch" */
+	const char *version;
 };
 
 struct phase {
@@ -46,6 +52,7 @@ struct phase {
 	struct step *steps;
 	size_t n;
 	unsigned round; /* the round new steps join */
+	unsigned step;  /* the canary step it belongs to, 1..n_steps; 0: a release of one step */
 };
 
 struct plan {
@@ -56,10 +63,15 @@ struct plan {
 	unsigned from_instances, to_instances;
 	struct phase *phases;
 	size_t n_phases;
-	char *note;        /* said when the plan has no step: why there is nothing to do */
-	char *done;        /* the closing sentence, what to do next */
-	int error;         /* the first failure of a builder */
-	bool sets_release; /* a step writes the release record */
+	char *note;             /* said when the plan has no step: why there is nothing to do */
+	char *done;             /* the closing sentence, what to do next */
+	int error;              /* the first failure of a builder */
+	bool sets_release;      /* a step writes the release record */
+	unsigned step, n_steps; /* the canary step new phases belong to (0: none), of n_steps */
+	char *strategy;  /* a deploy's strategy as its record writes it ("steps=10,100 bake=60") */
+	char **recorded; /* key, value, ...: the records a step writes on the canonical group */
+	bool paused;     /* ends at a pause: the closing sentence alone (no "done in N s"), outcome
+	                    paused */
 };
 
 struct plan *plan_new(const char *command, const char *image);
@@ -104,7 +116,19 @@ void plan_terminate(struct plan *p, const struct ctl_group *g, const char *id);
 /* The release record on the canonical group, unless it says that already. */
 void plan_release(struct plan *p, const struct ctl_service *s, int from, int to,
                   const char *version, const char *phase);
+/* The same with the strategy's records: where the release is (step k of st, bake end or 0)
+ * and, with strategy set (the first write), the strategy and its alarms. */
+void plan_release_step(struct plan *p, const struct ctl_service *s, int from, int to,
+                       const char *version, const char *phase, const struct ctl_strategy *st,
+                       unsigned k, time_t bake_end, bool strategy);
+/* key=value on the canonical group unless it says that already (cleared with the release). */
+void plan_record(struct plan *p, const struct ctl_service *s, const char *key, const char *value);
+/* The release record and the strategy's records deleted. */
 void plan_clear_release(struct plan *p, const struct ctl_service *s);
+/* A bake of set until `until` (AWS's clock), watching alarms and the set's health. */
+struct step *plan_gate(struct plan *p, const struct ctl_service *s, int set, time_t until,
+                       unsigned bake_s, char *const *alarms, const char *version,
+                       const char *label);
 struct step *plan_wait(struct plan *p, const struct ctl_service *s, int set, enum ctl_wait_for what,
                        double timeout_s, bool resync, const char *fmt, ...) _printf_(7, 8);
 void plan_move_scaling(struct plan *p, const struct ctl_service *s, int from_set);
@@ -118,7 +142,10 @@ struct deploy_args {
 	const char *version;
 	double timeout_s;
 	bool force, finalize_first;
-	time_t now; /* in AWS's clock, for asgswap:standby-since */
+	time_t now; /* in AWS's clock, for asgswap:standby-since and bake ends */
+	/* The strategy of a new release (a release in flight follows its record). */
+	const struct ctl_strategy *strategy;
+	bool promote; /* continue a paused (or failed) release past its bake */
 };
 int plan_deploy(const struct ctl_service *s, const struct deploy_args *a, struct plan **ret,
                 char **ret_why);
@@ -151,6 +178,10 @@ int ctl_print_plan(struct ctl_context *ctx, const struct plan *p);
 void ctl_progress(struct ctl_context *ctx, const struct ctl_set *set, int k, enum ctl_wait_for what,
                   double elapsed, double left, char **last, double *last_at);
 const char *ctl_wait_word(enum ctl_wait_for what);
+/* A progress line: rewritten in place on a terminal; else printed with a time stamp when
+ * key changed, and at least every 15 s. */
+void ctl_progress_text(struct ctl_context *ctx, const char *line, const char *key, double elapsed,
+                       char **last, double *last_at);
 
 /* ctl_exec.c: runs the plans of planner until one ends without a wait, re-planning from a
  * fresh observation after every wait; the lock is taken before the first mutating step
@@ -161,5 +192,12 @@ typedef int (*plan_fn)(const struct ctl_service *s, const void *args, struct pla
                        char **ret_why);
 int ctl_exec(struct ctl_context *ctx, struct ctl_service *s, plan_fn planner, const void *args,
              const char **ret_where, int *ret_wait);
+
+/* ctl_gate.c: runs a bake; 0 when it ended well, -ECANCELED (ctx->gate_failure says why,
+ * logged) when an alarm fired or an instance of the set stopped serving, -EINTR. */
+int ctl_gate(struct ctl_context *ctx, struct ctl_service *s, const struct step *st);
+/* The strategy a command follows: the release record's, else the one given. */
+const struct ctl_strategy *plan_strategy(const struct ctl_service *s,
+                                         const struct ctl_strategy *given);
 
 #endif

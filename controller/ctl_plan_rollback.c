@@ -81,7 +81,7 @@ int plan_rollback_standby(const struct ctl_service *s)
 {
 	if (s->have_release && streq(s->release.phase, "rollback"))
 		return s->release.to;
-	if (s->have_release && streq(s->release.phase, "standby"))
+	if (s->have_release && ctl_release_switched(&s->release))
 		return s->release.from;
 	if (s->have_release)
 		return -1;
@@ -144,11 +144,18 @@ int plan_rollback(const struct ctl_service *s, double timeout_s, struct plan **r
 	const char *version;
 	int standby, live;
 
+	if (s->release_error)
+		return set_errorf(ret_why, -ESTALE, "%s: nothing was changed", s->release_error);
 	if (s->have_release &&
 	    (streq(s->release.phase, "launching") || streq(s->release.phase, "moving")))
 		return abort_plan(s, true, ret);
+	/* Before the switch the live set never left service: the canary goes back to 0. */
+	if (s->have_release && !ctl_release_switched(&s->release) &&
+	    (streq(s->release.phase, "baking") || streq(s->release.phase, "paused") ||
+	     streq(s->release.phase, "failed")))
+		return abort_plan(s, false, ret);
 	if (s->have_release && !streq(s->release.phase, "rollback") &&
-	    !streq(s->release.phase, "standby"))
+	    !ctl_release_switched(&s->release))
 		return set_errorf(ret_why, -ESTALE, "a %s of '%s' is in flight: finish it first",
 		                  s->release.phase, s->image);
 	p = plan_new("rollback", s->image);

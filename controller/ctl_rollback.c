@@ -26,7 +26,7 @@ static int standby_ids(const struct ctl_group *g, char ***ret)
 
 /* Rollback refuses Standby instances that EC2 no longer runs: they read healthy in Auto
  * Scaling but would never serve again. */
-static int standby_instances_running(struct ctl_context *ctx, struct ctl_service *s, int set)
+int ctl_standby_running(struct ctl_context *ctx, struct ctl_service *s, int set)
 {
 	_cleanup_(lb_targets_done) struct lb_targets states = { 0 };
 	_cleanup_strv_free_ char **ids = NULL;
@@ -62,7 +62,7 @@ static int planner(const struct ctl_service *s, const void *args, struct plan **
 	return plan_rollback(s, *(const double *)args, ret, ret_why);
 }
 
-int ctl_rollback(struct ctl_context *ctx)
+static int rollback(struct ctl_context *ctx, bool in_flight)
 {
 	_cleanup_(ctl_service_done) struct ctl_service s = { 0 };
 	double timeout = ctx->o->timeout_s > 0 ? ctx->o->timeout_s : ROLLBACK_TIMEOUT_S;
@@ -72,9 +72,15 @@ int ctl_rollback(struct ctl_context *ctx)
 	r = ctl_observe(ctx, ctx->o->args[0], true, &s);
 	if (r < 0)
 		return ctl_exit_code(r);
+	if (in_flight && !s.have_release && !s.release_error) {
+		log_error("no release of '%s' is in flight: nothing to abort (a finished release "
+		          "is undone with 'asgswap rollback %s')",
+		          s.image, s.image);
+		return CTL_EXIT_STATE;
+	}
 	standby = plan_rollback_standby(&s);
 	if (standby >= 0) {
-		r = standby_instances_running(ctx, &s, standby);
+		r = ctl_standby_running(ctx, &s, standby);
 		if (r < 0)
 			return ctl_exit_code(r);
 	}
@@ -83,4 +89,14 @@ int ctl_rollback(struct ctl_context *ctx)
 		return ctl_stopped(ctx, &s, r, where);
 	ctl_lock_release(ctx, &s);
 	return 0;
+}
+
+int ctl_rollback(struct ctl_context *ctx)
+{
+	return rollback(ctx, false);
+}
+
+int ctl_abort(struct ctl_context *ctx)
+{
+	return rollback(ctx, true);
 }

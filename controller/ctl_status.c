@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cloudwatch.h"
 #include "ctl.h"
 #include "imageref.h"
 #include "jsonutil.h"
@@ -54,7 +55,7 @@ static const char *duration(long long sec, char *buf, size_t n)
 }
 
 /* ISO 8601 for JSON, or for a person ("2026-12-06 21:30:05 UTC"). */
-static bool iso_time(time_t when, char *buf, size_t n, bool human)
+bool ctl_iso_time(time_t when, char *buf, size_t n, bool human)
 {
 	struct tm tm;
 
@@ -65,7 +66,7 @@ static bool iso_time(time_t when, char *buf, size_t n, bool human)
 }
 
 /* A tag value shown to a person: bytes outside printable ASCII as \xNN. */
-static char *printable(const char *s)
+char *ctl_printable(const char *s)
 {
 	_cleanup_buf_ struct buf b = { 0 };
 
@@ -142,6 +143,12 @@ static int next_steps(const struct ctl_service *s, char ***ret)
 		if (streq(ph, "launching") || streq(ph, "moving") || streq(ph, "standby")) {
 			what[0] = "finish", cmd[0] = "deploy", ver[0] = s->release.version;
 			what[1] = "undo", cmd[1] = "rollback";
+		} else if (streq(ph, "baking")) {
+			what[0] = "continue", cmd[0] = "deploy", ver[0] = s->release.version;
+			what[1] = "undo", cmd[1] = "abort";
+		} else if (streq(ph, "paused") || streq(ph, "failed")) {
+			what[0] = "continue", cmd[0] = "promote";
+			what[1] = "undo", cmd[1] = "abort";
 		} else if (streq(ph, "rollback")) {
 			what[0] = "finish", cmd[0] = "rollback";
 		}
@@ -297,6 +304,8 @@ struct report {
 	struct ctl_lock_info lock_info;
 	char **next; /* (what, command) pairs */
 	char *explain[_SET_MAX];
+	struct cw_alarms alarms; /* of the release in flight, asked once */
+	bool alarms_failed;
 };
 
 static void report_done(struct report *p)
@@ -308,13 +317,14 @@ static void report_done(struct report *p)
 	strv_free(p->next);
 	for (int k = 0; k < _SET_MAX; k++)
 		free(p->explain[k]);
+	cw_alarms_done(&p->alarms);
 	*p = (struct report){ 0 };
 }
 
 /* Fills p from the service observed (r from ctl_observe_groups(), why its message). */
 static int report_fill(struct report *p, const char *image, int r, const char *why)
 {
-	p->image = printable(image);
+	p->image = ctl_printable(image);
 	if (!p->image)
 		return -ENOMEM;
 	if (r < 0) {
@@ -331,6 +341,55 @@ static int report_fill(struct report *p, const char *image, int r, const char *w
 	for (int k = 0; r >= 0 && k < _SET_MAX; k++)
 		r = ctl_explain_set(&p->s, k, &p->explain[k]);
 	return r;
+}
+
+/* "at step 1 of 3 (10 %): 3 min 20 s left, 3 alarms OK" for a release with a strategy. */
+static char *release_words(const struct report *p, time_t now)
+{
+	const struct ctl_release *r = &p->s.release;
+	const struct ctl_strategy *st = &r->strategy;
+	_cleanup_(buf_free) struct buf b;
+	char d[64];
+
+	buf_init(&b, 0);
+	(void)buf_puts(&b, r->phase);
+	if (r->n_steps > 1 || st->bake_after_s) {
+		if (r->step < r->n_steps)
+			(void)buf_printf(&b, " at step %u of %u (%u %%)", r->step, r->n_steps,
+			                 ctl_strategy_percent(st, r->step));
+		else if (streq(r->phase, "baking") || streq(r->phase, "failed"))
+			(void)buf_puts(&b, " after the switch");
+	}
+	if (streq(r->phase, "baking") && r->bake_end)
+		(void)buf_printf(&b, ": %s left",
+		                 duration(r->bake_end > now ? r->bake_end - now : 0, d, sizeof(d)));
+	if (st->alarms) {
+		unsigned ok = 0, firing = 0, other = 0;
+
+		STRV_FOREACH(a, st->alarms) {
+			const struct cw_alarm *al = cw_alarms_find(&p->alarms, *a);
+
+			if (al && streq(al->state, "OK"))
+				ok++;
+			else if (al && streq(al->state, "ALARM"))
+				firing++;
+			else
+				other++;
+		}
+		if (p->alarms_failed)
+			(void)buf_printf(&b, ", %zu alarms (DescribeAlarms failed)",
+			                 strv_length(st->alarms));
+		else {
+			(void)buf_printf(&b, ", %u alarm%s OK", ok, ok == 1 ? "" : "s");
+			if (firing)
+				(void)buf_printf(&b, ", %u in ALARM", firing);
+			if (other)
+				(void)buf_printf(&b, ", %u without data or missing", other);
+		}
+	}
+	if (r->failed)
+		(void)buf_printf(&b, ": %s", r->failed);
+	return buf_steal(&b);
 }
 
 static void json_string_or_null(cJSON *o, const char *key, const char *v)
@@ -361,9 +420,10 @@ static void status_json(const struct report *p, const char *prefix, time_t now, 
 		bool ok = p->lock > 0;
 
 		json_string_or_null(l, "holder", ok ? p->lock_info.holder : NULL);
-		json_string_or_null(
-		        l, "expires",
-		        ok && iso_time(p->lock_info.expiry, iso, sizeof(iso), false) ? iso : NULL);
+		json_string_or_null(l, "expires",
+		                    ok && ctl_iso_time(p->lock_info.expiry, iso, sizeof(iso), false)
+		                            ? iso
+		                            : NULL);
 		if (ok)
 			cJSON_AddBoolToObject(l, "expired", p->lock_info.expiry <= now);
 		else
@@ -378,6 +438,41 @@ static void status_json(const struct report *p, const char *prefix, time_t now, 
 		cJSON_AddStringToObject(rel, "to", ctl_set_name(s->release.to));
 		cJSON_AddStringToObject(rel, "version", s->release.version);
 		cJSON_AddStringToObject(rel, "phase", s->release.phase);
+		/* A release without a strategy keeps the document it always had. */
+		if (asg_group_tag(s->canonical, TAG_STRATEGY)) {
+			const struct ctl_release *r = &s->release;
+			_cleanup_free_ char *strategy = NULL;
+			cJSON *al;
+
+			cJSON_AddNumberToObject(rel, "step", r->step);
+			cJSON_AddNumberToObject(rel, "steps", r->n_steps);
+			if (ctl_strategy_format(&r->strategy, &strategy) >= 0)
+				cJSON_AddStringToObject(rel, "strategy", strategy);
+			if (r->bake_end && ctl_iso_time(r->bake_end, iso, sizeof(iso), false)) {
+				cJSON_AddStringToObject(rel, "bake_end", iso);
+				cJSON_AddNumberToObject(rel, "bake_left_s",
+				                        streq(r->phase, "baking") &&
+				                                        r->bake_end > now
+				                                ? (double)(r->bake_end - now)
+				                                : 0);
+			} else {
+				cJSON_AddNullToObject(rel, "bake_end");
+				cJSON_AddNullToObject(rel, "bake_left_s");
+			}
+			al = cJSON_AddArrayToObject(rel, "alarms");
+			STRV_FOREACH(a, r->strategy.alarms) {
+				const struct cw_alarm *c = cw_alarms_find(&p->alarms, *a);
+				cJSON *ja = cJSON_CreateObject();
+
+				cJSON_AddItemToArray(al, ja);
+				cJSON_AddStringToObject(ja, "name", *a);
+				json_string_or_null(ja, "state",
+				                    c                  ? c->state
+				                    : p->alarms_failed ? NULL
+				                                       : "missing");
+			}
+			json_string_or_null(rel, "failed", r->failed);
+		}
 	} else {
 		cJSON_AddNullToObject(root, "release");
 	}
@@ -404,7 +499,7 @@ static void status_json(const struct report *p, const char *prefix, time_t now, 
 		/* The time comes from a tag: one that does not print is no time at all. */
 		json_string_or_null(js, "standby_since",
 		                    standby_since(set, &when) &&
-		                                    iso_time(when, iso, sizeof(iso), false)
+		                                    ctl_iso_time(when, iso, sizeof(iso), false)
 		                            ? iso
 		                            : NULL);
 		json_string_or_null(js, "rolled_back_from", rolled_back_from(set));
@@ -446,14 +541,14 @@ static char *lock_words(const struct report *p, time_t now)
 	char *v = NULL;
 
 	if (p->lock < 0) {
-		raw = printable(asg_group_tag(p->s.canonical, TAG_LOCK));
+		raw = ctl_printable(asg_group_tag(p->s.canonical, TAG_LOCK));
 		return asprintf(&v, "%s holds '%s', which is no lock (NONCE:EXPIRY:HOLDER)",
 		                TAG_LOCK, raw ? raw : "") < 0
 		               ? NULL
 		               : v;
 	}
-	holder = printable(p->lock_info.holder ? p->lock_info.holder : "an unnamed holder");
-	if (!holder || !iso_time(p->lock_info.expiry, when, sizeof(when), true))
+	holder = ctl_printable(p->lock_info.holder ? p->lock_info.holder : "an unnamed holder");
+	if (!holder || !ctl_iso_time(p->lock_info.expiry, when, sizeof(when), true))
 		return NULL;
 	if (p->lock_info.expiry > now)
 		return asprintf(&v, "held by %s until %s (%s left)", holder, when,
@@ -485,12 +580,15 @@ static void status_text(const struct report *p, time_t now)
 
 		printf("lock: %s\n", l ? l : "?");
 	}
-	if (s->have_release)
+	if (s->have_release) {
+		_cleanup_free_ char *w = release_words(p, now);
+
 		printf("release in flight: %s>%s %s (%s)\n", ctl_set_name(s->release.from),
-		       ctl_set_name(s->release.to), s->release.version, s->release.phase);
+		       ctl_set_name(s->release.to), s->release.version, w ? w : s->release.phase);
+	}
 	for (int k = 0; k < _SET_MAX; k++) {
 		const char *rb = rolled_back_from(&s->sets[k]);
-		_cleanup_free_ char *v = rb ? printable(rb) : NULL;
+		_cleanup_free_ char *v = rb ? ctl_printable(rb) : NULL;
 
 		if (v)
 			printf("%s: rolled back from %s\n", ctl_set_name(k), v);
@@ -506,7 +604,7 @@ static void status_text(const struct report *p, time_t now)
 			const struct ctl_group *g = set->groups[i];
 			const struct asg_group *a = g->asg;
 			const char *v = asg_group_tag(a, TAG_VERSION);
-			_cleanup_free_ char *pv = v ? printable(v) : NULL;
+			_cleanup_free_ char *pv = v ? ctl_printable(v) : NULL;
 
 			printf("%-6s %-9s %-14s %-28s %4u %4u %4u  ", i ? "" : ctl_set_name(k),
 			       i ? "" : ctl_state_name(set->state), pv ? pv : "-", a->name, a->min,
@@ -555,8 +653,8 @@ static char *set_cell(const struct report *p, int k)
 {
 	const struct ctl_set *set = &p->s.sets[k];
 	const char *rb = rolled_back_from(set);
-	_cleanup_free_ char *v = set->version ? printable(set->version) : NULL,
-	                    *b = rb ? printable(rb) : NULL;
+	_cleanup_free_ char *v = set->version ? ctl_printable(set->version) : NULL,
+	                    *b = rb ? ctl_printable(rb) : NULL;
 	char *c = NULL;
 
 	if (p->error)
@@ -738,20 +836,34 @@ int ctl_status(struct ctl_context *ctx)
 	time_t now;
 
 	r = one ? observe_one(ctx, ctx->o->args[0], &v, &n) : observe_all(ctx, &v, &n);
+	/* With a lock table the lock is its item, shown as the tag lock would be. */
+	for (size_t i = 0; r >= 0 && ctx->o->lock_table && i < n; i++)
+		if (!v[i].error) {
+			ctl_lock_info_done(&v[i].lock_info);
+			v[i].lock = ctl_lock_table_read(ctx, v[i].s.image, &v[i].lock_info, NULL);
+			if (v[i].lock < 0)
+				r = v[i].lock;
+		}
+	/* The alarms of a release in flight: one DescribeAlarms (100 names a call). */
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if (!v[i].error && v[i].s.have_release && v[i].s.release.strategy.alarms) {
+			struct aws_error err = { 0 };
+			int e = cw_describe_alarms(ctx->aws, v[i].s.release.strategy.alarms, NULL,
+			                           &v[i].alarms, &err);
+
+			if (e < 0) {
+				(void)ctl_aws_failed(e, &err, "DescribeAlarms");
+				v[i].alarms_failed = true;
+			}
+		}
 	now = ctl_aws_now(ctx);
 	if (r >= 0 && ctx->o->json) {
 		cJSON *root = cJSON_CreateObject();
 		cJSON *list = root ? cJSON_AddArrayToObject(root, "services") : NULL;
-		char *out = NULL;
 
 		for (size_t i = 0; list && i < n; i++)
 			status_json(&v[i], ctx->o->prefix, now, list);
-		out = list ? cJSON_Print(root) : NULL;
-		if (out)
-			puts(out);
-		else
-			r = log_error_errno(-ENOMEM, "out of memory");
-		free(out);
+		r = ctl_print_json(list ? root : NULL);
 		cJSON_Delete(root);
 	} else if (r >= 0 && one) {
 		if (!v[0].error)

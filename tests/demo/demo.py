@@ -4,10 +4,14 @@ real `asgswap`, real `asgswap-agent`s and real containers (the world: demoworld.
 
     python3 tests/demo/demo.py [--build DIR] [--full-timeline] [--quiet]
 
-Runs `asgswap status`, `deploy demo-web 2.0`, `status`, `rollback demo-web`, `deploy
+Act 1 runs `asgswap status`, `deploy demo-web 2.0`, `status`, `rollback demo-web`, `deploy
 demo-web 2.0` again, `finalize demo-web` and `status` while traffic flows through a
-simulated load balancer, then prints the traffic's timeline and a one-line verdict.
-Exit 0 only when every step worked, no request failed and nothing was left behind.
+simulated load balancer. Act 2 releases a bad version, 2.1 (its answers are 404s), as a
+canary on half the live set baked under a CloudWatch alarm on the balancer's target
+errors (the demo's evaluator sets the alarm's state, as CloudWatch would): asgswap sees
+the alarm and undoes the canary on its own (exit 1). Then the traffic's timeline and a
+one-line verdict. Exit 0 only when every step worked, no request failed but those 2.1
+answered, and nothing was left behind.
 The build directory: --build, else $ASGSWAP_BUILD, else build/.
 """
 import argparse
@@ -18,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import demoworld  # noqa: E402
-from demoworld import BLUE, GREEN, SERVICE, DemoFailure  # noqa: E402
+from demoworld import ALARM, BAD_VERSION, BLUE, GREEN, SERVICE, DemoFailure  # noqa: E402
 
 
 def say(text=""):
@@ -36,8 +40,8 @@ class Demo:
         self.deadline = deadline  # monotonic: the demo stays under 5 minutes
         self.switches = []   # (label, seconds, overlap seconds or None)
 
-    def run(self, label, *args, new=None, old=None):
-        """One asgswap command: it must exit 0; with `new`, the load balancer must serve
+    def run(self, label, *args, new=None, old=None, rc=0):
+        """One asgswap command: it must exit rc; with `new`, the load balancer must serve
         `new` only once it is done."""
         heading(label)
         say("$ asgswap " + " ".join(args))
@@ -45,8 +49,8 @@ class Demo:
         if left < 10:
             raise DemoFailure("the demo ran out of time (it has 5 minutes in all)")
         r = self.world.command(*args, timeout=min(180, left))
-        if r.rc != 0:
-            raise DemoFailure(f"`asgswap {' '.join(args)}` exited with {r.rc}")
+        if r.rc != rc:
+            raise DemoFailure(f"`asgswap {' '.join(args)}` exited with {r.rc}, not {rc}")
         if new:
             served = self.world.expect_only(new, since=time.monotonic() + 0.5)
             overlap = self.overlap(r, new, old)
@@ -55,7 +59,7 @@ class Demo:
                 f"({served[new]} answers checked)"
                 + (f"; both versions answered for {overlap:.1f} s" if overlap is not None else ""))
         else:
-            if args[0] != "status":
+            if args[0] != "status" and rc == 0:
                 self.switches.append((args[0], r.seconds, None))
             say(f"   -> done in {r.seconds:.1f} s")
         return r
@@ -90,6 +94,41 @@ class Demo:
                             not (i.leaving and i.agent_rc is not None)], 30,
                "blue's agents and containers stopped")
         self.run("7. the service after the release", "status")
+        self.canary()
+
+    def canary(self):
+        """Act 2: a canary of the bad version, watched by its alarm and undone on its own."""
+        w = self.world
+        say()
+        say(f"== act 2: a canary of {BAD_VERSION}, which answers 404 to every request; the "
+            f"alarm {ALARM} counts the load balancer's target errors")
+        r = self.run(f"8. canary {BAD_VERSION} on 50 % of the live set, baked 60 s under "
+                     f"{ALARM}", "deploy", SERVICE, BAD_VERSION, "--steps", "50,100",
+                     "--bake", "60", "--alarm", ALARM, rc=1)
+        served = w.expect_only("2.0")
+        if w.group_instances(BLUE) and set(w.group_instances(BLUE).values()) - {
+                "Terminating", "Terminating:Wait", "Terminating:Proceed", "Terminated"}:
+            raise DemoFailure(f"after the canary, {BLUE} still has instances in service: "
+                              f"{w.group_instances(BLUE)}")
+        states = set(w.group_instances(GREEN).values())
+        if states != {"InService"}:
+            raise DemoFailure(f"after the canary, {GREEN}'s instances are {states}")
+        alarm = w.alarm.first("ALARM", r.start)
+        bad = {i.id for i in w.instances.values() if i.version == BAD_VERSION}
+        recs = [x for x in w.traffic.snapshot() if r.start <= x[0] <= r.end + 5]
+        to_bad = [x for x in recs if x[4] in bad]
+        if alarm is None or not to_bad:
+            raise DemoFailure(f"the canary of {BAD_VERSION} got {len(to_bad)} requests and the "
+                              f"alarm {'did not fire' if alarm is None else 'fired'}")
+        first, last = min(x[0] for x in to_bad), max(x[0] for x in to_bad)
+        during = [x for x in recs if first <= x[0] <= last]
+        failed = [x for x in to_bad if x[3] is not None]
+        self.canary_result = (f"{BAD_VERSION} got {100 * len(to_bad) / len(during):.0f} % of "
+                              f"the requests for {last - first:.1f} s ({len(failed)} failed); "
+                              f"2.0 alone {last - alarm:.1f} s after the alarm")
+        self.switches.append((f"canary undone ({self.canary_result})", r.seconds, None))
+        say(f"   -> {self.canary_result}; {served['2.0']} answers of 2.0 checked since")
+        self.run("9. the service after the canary", "status")
 
 
 def print_timeline(world, full):
@@ -159,16 +198,20 @@ def main():
         heading("FAILED")
         say(failure)
     failed_requests = []
+    expected_failures = 0
     total = 0
     if world and world.traffic:
         world.traffic.stop()
         recs = world.traffic.snapshot()
         total = len(recs)
-        failed_requests = world.traffic.failures()
+        # Act 2's bad version fails its requests by design: those are counted, not faults.
+        bad = {i.id for i in world.instances.values() if i.version == BAD_VERSION}
+        failed_requests = [x for x in world.traffic.failures() if x[4] not in bad]
+        expected_failures = len(world.traffic.failures()) - len(failed_requests)
         print_timeline(world, args.full_timeline)
         if failed_requests:
             heading(f"failed requests ({len(failed_requests)})")
-            for t0, _, _, err in failed_requests[:20]:
+            for t0, _, _, err, _ in failed_requests[:20]:
                 say(f"  {t0 - world.t0:6.1f} s  {err}")
     heading("cleaning up")
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -180,6 +223,8 @@ def main():
                          for label, secs, _ in (demo.switches if demo else []))
     ok = not failure and not failed_requests and not problems and total > 0
     verdict = (f"{'PASS' if ok else 'FAIL'}: {total} requests, {len(failed_requests)} failed"
+               + (f" (and {expected_failures} answered by {BAD_VERSION}'s canary)"
+                  if expected_failures else "")
                + (f"; {switches}" if switches else "")
                + (f"; stopped: {failure.splitlines()[0]}" if failure else "")
                + ("; cleanup: " + "; ".join(problems) if problems else "")

@@ -58,7 +58,16 @@ SERVICE = "demo-web"                    # the image name, and the groups' prefix
 BLUE, GREEN = SERVICE + "-blue", SERVICE + "-green"
 TG_NAME = SERVICE + "-tg"
 HOOK = "launch"
-VERSIONS = ("1.0", "2.0")
+VERSIONS = ("1.0", "2.0", "2.1")
+# 2.1 is the bad release of act 2: healthy (its /health answers, so the agent and the load
+# balancer's checks pass it) but every GET /version is a 404, the kind of regression that
+# only the service's own error rate shows.
+BAD_VERSION = "2.1"
+# The alarm of act 2, on the load balancer's count of target errors: CloudWatch would
+# evaluate HTTPCode_Target_4XX_Count of the target group; the demo's evaluator does the
+# same sum over the same period from the simulated balancer's own count.
+ALARM = SERVICE + "-target-errors"
+ALARM_PERIOD, ALARM_THRESHOLD = 10, 5
 REGION, AZ, ACCOUNT = "us-east-1", "us-east-1a", "123456789012"
 ROLE = "demo-web-instance"
 # moto's ECR answers GetAuthorizationToken with AWS:<account>-auth-token: the registry takes
@@ -92,6 +101,8 @@ class DemoDocker(dockerbed.DockerBed):
             for applet in ("sh", "httpd"):
                 os.symlink("busybox", os.path.join(tree, "bin", applet))
             for name, text in (("version", version), ("health", "ok")):
+                if name == "version" and version == BAD_VERSION:
+                    continue
                 with open(os.path.join(tree, "www", name), "w") as f:
                     f.write(text + "\n")
             tar = tree + ".tar"
@@ -134,6 +145,7 @@ class Instance:
         self.agent = None
         self.agent_rc = None
         self.state = None          # lifecycle state, as last seen
+        self.version = None        # its group's version tag when it launched
         self.leaving = False       # gone from its group: being shut down
         self.log = os.path.join(directory, "agent.log")
         self.lock = threading.Lock()  # stop_instance: the simulator's and stop()'s
@@ -171,6 +183,7 @@ class LoadBalancer:
         self.lock = threading.Condition()
         self.targets = {}
         self.rr = 0
+        self.errors = []  # (monotonic, group): answers of a target other than 200
         self.stopping = threading.Event()
         lb = self
 
@@ -224,6 +237,9 @@ class LoadBalancer:
             status, body = 502, f"{t.id}: {e}\n".encode()
         finally:
             self.done(t)
+        if status != 200:
+            with self.lock:
+                self.errors.append((time.monotonic(), t.group))
         self.answer(h, status, body, t.id)
 
     @staticmethod
@@ -261,6 +277,12 @@ class LoadBalancer:
             ok = self.lock.wait_for(lambda: t.inflight == 0, timeout)
             del self.targets[iid]
             return ok
+
+    def target_errors(self, since):
+        """Answers of targets other than 200 since `since` (monotonic), as the balancer's
+        HTTPCode_Target_4XX_Count and 5XX metrics count them."""
+        with self.lock:
+            return sum(1 for t, _ in self.errors if t >= since)
 
     def snapshot(self):
         with self.lock:
@@ -319,7 +341,8 @@ class LoadBalancer:
 # ======================================================================================
 class Traffic:
     """`workers` threads, each sending up to `rate` GET /version a second through the
-    balancer. records: (start, end, version or None, error or None), times monotonic."""
+    balancer. records: (start, end, version or None, error or None, backend instance or
+    None), times monotonic."""
 
     def __init__(self, port, workers=4, rate=10.0):
         self.port, self.workers, self.period = port, workers, 1.0 / rate
@@ -338,13 +361,14 @@ class Traffic:
 
     def one(self):
         t0 = time.monotonic()
-        version = error = None
+        version = error = backend = None
         try:
             c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
             try:
                 c.request("GET", "/version")
                 r = c.getresponse()
                 body = r.read().decode(errors="replace").strip()
+                backend = r.getheader("X-Backend")
             finally:
                 c.close()
             if r.status == 200:
@@ -354,7 +378,7 @@ class Traffic:
         except (OSError, http.client.HTTPException) as e:
             error = f"{type(e).__name__}: {e}"
         with self.lock:
-            self.records.append((t0, time.monotonic(), version, error))
+            self.records.append((t0, time.monotonic(), version, error, backend))
         return t0
 
     def worker(self):
@@ -380,7 +404,7 @@ class Traffic:
     def versions(self, since=None, until=None):
         """{version: count} of the answers to requests sent in [since, until)."""
         out = {}
-        for t0, _, v, err in self.snapshot():
+        for t0, _, v, _, _ in self.snapshot():
             if v is not None and (since is None or t0 >= since) and (until is None or t0 < until):
                 out[v] = out.get(v, 0) + 1
         return out
@@ -416,6 +440,7 @@ class World:
         self.dir = None
         self.moto = self.docker = self.lb = self.traffic = None
         self.instances = {}
+        self.alarm = None
         self.lock = threading.Lock()
         self.error = None
         self.stopping = threading.Event()
@@ -478,6 +503,7 @@ class World:
         self.event(f"load balancer on 127.0.0.1:{self.lb.port}")
         self.poller = threading.Thread(target=self.poll_loop, name="simulator", daemon=True)
         self.poller.start()
+        self.alarm = AlarmEvaluator(self)
         self.wait(lambda: len(self.lb.routable(BLUE)) == 2 and self.target_health(BLUE) ==
                   ["healthy", "healthy"], 90,
                   "the 2 instances of demo-web-blue healthy behind the load balancer")
@@ -521,6 +547,15 @@ class World:
                            PropagateAtLaunch=True) for t in tags])
         self.event(f"service {SERVICE}: target group {TG_NAME}, {BLUE} (2 x 1.0) and {GREEN} "
                    f"(0), each with the launch lifecycle hook '{HOOK}'")
+        cw = self.client("cloudwatch")
+        cw.put_metric_alarm(
+            AlarmName=ALARM, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_4XX_Count",
+            Dimensions=[{"Name": "TargetGroup", "Value": self.tg_arn.split(":")[-1]}],
+            Statistic="Sum", Period=ALARM_PERIOD, EvaluationPeriods=1, Threshold=ALARM_THRESHOLD,
+            ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching")
+        cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="no target errors")
+        self.event(f"alarm {ALARM}: {ALARM_THRESHOLD} or more target errors in "
+                   f"{ALARM_PERIOD} s")
 
     def wait(self, pred, timeout, what):
         deadline = time.monotonic() + timeout
@@ -593,6 +628,10 @@ class World:
         d = os.path.join(self.dir, iid)
         os.makedirs(d)
         inst = Instance(iid, group, host_port(), d)
+        tags = self.client("autoscaling").describe_tags(Filters=[
+            {"Name": "auto-scaling-group", "Values": [group]},
+            {"Name": "key", "Values": ["docker:image:version"]}])["Tags"]
+        inst.version = tags[0]["Value"] if tags else None
         self.instances[iid] = inst
         try:
             desc = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
@@ -748,6 +787,8 @@ class World:
         if self.traffic:
             attempt("traffic", self.traffic.stop)
         self.stopping.set()
+        if self.alarm:
+            attempt("alarm evaluator", self.alarm.stop)
         self.verbose_events = False
         if self.poller:
             self.poller.join(15)
@@ -782,6 +823,46 @@ class World:
         return problems
 
 
+class AlarmEvaluator:
+    """CloudWatch's part in act 2: every half second, the balancer's target errors of the
+    last ALARM_PERIOD seconds against the threshold; a change of state is set in moto with
+    SetAlarmState, as CloudWatch sets it after its evaluation. changes: (monotonic, state)."""
+
+    def __init__(self, world):
+        self.world = world
+        self.state = "OK"
+        self.changes = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.loop, name="alarm", daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        cw = self.world.client("cloudwatch")
+        while not self.stopping.wait(0.5):
+            now = time.monotonic()
+            errors = self.world.lb.target_errors(now - ALARM_PERIOD)
+            state = "ALARM" if errors >= ALARM_THRESHOLD else "OK"
+            if state == self.state:
+                continue
+            reason = f"{errors} target errors in the last {ALARM_PERIOD} s"
+            try:
+                cw.set_alarm_state(AlarmName=ALARM, StateValue=state, StateReason=reason)
+            except Exception as e:  # moto busy: evaluated again at the next tick
+                self.world.event(f"alarm {ALARM}: setting {state} failed ({e})")
+                continue
+            self.state = state
+            self.changes.append((now, state))
+            self.world.marks.append((now - self.world.t0, f"alarm {ALARM} -> {state}"))
+            self.world.event(f"alarm {ALARM} -> {state} ({reason})")
+
+    def first(self, state, since):
+        return next((t for t, s in self.changes if s == state and t >= since), None)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(5)
+
+
 def host_port():
     """A free loopback port for a container, below the kernel's ephemeral range so that no
     outgoing connection takes it before the container's httpd binds it."""
@@ -813,7 +894,7 @@ def timeline(traffic, events, t0, since=None, until=None):
     first = int(min(r[0] for r in recs) - t0)
     last = int(max(r[0] for r in recs) - t0)
     per = {}
-    for t0_, _, v, err in recs:
+    for t0_, _, v, err, _ in recs:
         s = int(t0_ - t0)
         row = per.setdefault(s, {"n": 0, "fail": 0, "v": {}})
         row["n"] += 1

@@ -1,6 +1,7 @@
 /* DynamoDB's JSON 1.0 answers: the first byte picks a GetItem item, a Query page, a
  * DescribeTable answer or an error body; whatever parses must print back and parse again to
- * the same text. */
+ * the same text. The DescribeTable shape also goes through the key schema and the
+ * DescribeTimeToLive parsers. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -78,8 +79,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		enum ddb_table_status s;
 
+		struct ddb_table_info t = { 0 };
+		char *attr = NULL;
+		bool on;
+
 		if (ddb_table_status_from_json(j, &s, &err) == 0 && !ddb_table_status_name(s))
 			abort();
+		aws_error_clear(&err);
+		if (ddb_table_info_from_json(j, &t, &err) == 0 &&
+		    (!t.keys[0].name || !t.keys[0].type || !ddb_table_status_name(t.status)))
+			abort();
+		ddb_table_info_done(&t);
+		aws_error_clear(&err);
+		if (ddb_ttl_from_json(j, &on, &attr, &err) == 0 && attr && !*attr)
+			abort();
+		free(attr);
 	}
 	cJSON_Delete(j);
 	aws_error_clear(&err);

@@ -13,6 +13,7 @@
 #include "elb.h"
 #include "lifecycle.h"
 #include "query.h"
+#include "sts.h"
 #include "xml.h"
 #include "banned.h"
 
@@ -117,8 +118,14 @@ static void typed(xmlDoc *doc, enum shape s)
 		struct aws_credentials c = { 0 };
 		struct aws_error err = { 0 };
 
+		char *arn = NULL;
+
 		if (aws_credentials_from_sts(doc, "fuzz", &c, &err) == 0)
 			aws_credentials_done(&c);
+		aws_error_clear(&err);
+		if (sts_caller_arn_from_xml(doc, &arn, &err) == 0 && strncmp(arn, "arn:", 4) != 0)
+			abort();
+		free(arn);
 		aws_error_clear(&err);
 		break;
 	}

@@ -1,14 +1,16 @@
 #!/bin/sh
 # Runs each libFuzzer target in BUILD for SECONDS, starting from tests/fuzz/corpus/NAME (never
 # written to: new inputs go to a scratch copy). A crash leaves its input in BUILD/artifacts/
-# and fails the run; keep such inputs in tests/fuzz/regressions/NAME once fixed.
+# and fails the run; keep such inputs in tests/fuzz/regressions/NAME once fixed. Targets run
+# FUZZ_JOBS at a time (default: one per CPU; a libFuzzer run uses one).
 set -eu
 build=$1 seconds=$2
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$build/artifacts"
-status=0
-for bin in "$build"/fuzz_*; do
-	case $bin in *.d) continue ;; esac
+
+run_one() {
+	bin=$1
 	name=${bin##*/fuzz_}
 	work="$build/corpus/$name"
 	mkdir -p "$work"
@@ -21,11 +23,42 @@ for bin in "$build"/fuzz_*; do
 		result=ok
 	else
 		result=FAILED
-		status=1
 	fi
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-	printf 'fuzz %-18s %s: %s executions, %s exec/s\n' "$name" "$result" "${execs:-?}" "${rate:-?}"
-	[ $result = ok ] || tail -40 "$log"
+	if [ $result = ok ]; then
+		printf 'fuzz %-18s %s: %s executions, %s exec/s\n' "$name" "$result" "${execs:-?}" \
+			"${rate:-?}"
+	else
+		# One write, so that lanes running side by side do not interleave it.
+		printf 'fuzz %-18s %s: %s executions, %s exec/s\n%s\n' "$name" "$result" \
+			"${execs:-?}" "${rate:-?}" "$(tail -40 "$log")"
+		return 1
+	fi
+}
+
+targets=
+for bin in "$build"/fuzz_*; do
+	case $bin in *.d) continue ;; esac
+	targets="$targets $bin"
+done
+# Lane k runs the targets k, k + jobs, k + 2 jobs...
+pids=
+lane=0
+while [ $lane -lt "$jobs" ]; do
+	(
+		st=0 i=0
+		for bin in $targets; do
+			[ $((i % jobs)) -eq $lane ] && { run_one "$bin" || st=1; }
+			i=$((i + 1))
+		done
+		exit $st
+	) &
+	pids="$pids $!"
+	lane=$((lane + 1))
+done
+status=0
+for pid in $pids; do
+	wait "$pid" || status=1
 done
 exit $status

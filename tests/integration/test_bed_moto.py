@@ -711,9 +711,39 @@ class Rule8EverythingElse:
         self.assertEqual(len(st), 1)
 
 
+class Rule9AlarmPages:
+    def alarms(self, cw, n, prefix="a-"):
+        for i in range(n):
+            cw.put_metric_alarm(AlarmName=f"{prefix}{i:03d}", MetricName="m", Namespace="n",
+                                Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="GreaterThanThreshold")
+
+    def test_rule9_describe_alarms_pages_names_and_types(self):
+        cw = self.moto.client("cloudwatch")
+        self.alarms(cw, 121)  # moto 5.2.1 has no PutCompositeAlarm
+        # 50 a page by default, MaxRecords up to 100, NextToken for the rest.
+        page = cw.describe_alarms(AlarmNamePrefix="a-")
+        self.assertEqual(len(page["MetricAlarms"]), 50)
+        seen, token = [], None
+        while True:
+            kw = {"NextToken": token} if token else {}
+            page = cw.describe_alarms(AlarmNamePrefix="a-", MaxRecords=100,
+                                      AlarmTypes=["CompositeAlarm", "MetricAlarm"], **kw)
+            seen += [a["AlarmName"] for a in page["MetricAlarms"] + page["CompositeAlarms"]]
+            token = page.get("NextToken")
+            if not token:
+                break
+        self.assertEqual(sorted(seen), [f"a-{i:03d}" for i in range(121)])
+        self.assertAwsError("ValidationError", cw.describe_alarms,
+                            AlarmNames=[f"a-{i:03d}" for i in range(101)], message="100")
+        got = cw.describe_alarms(AlarmNames=[f"a-{i:03d}" for i in range(100)], MaxRecords=100)
+        self.assertEqual(len(got["MetricAlarms"]), 100)
+
+
 class TestPatchedMoto(BedCase, Rule1PerGroupNames, Rule2DesiredWithinRange, Rule3Standby,
                       Rule4LifecycleActions, Rule5StandbyLeavesLoadBalancers,
-                      Rule6HealthEndpoints, Rule7Terminate, Rule8EverythingElse, Delays):
+                      Rule6HealthEndpoints, Rule7Terminate, Rule8EverythingElse, Delays,
+                      Rule9AlarmPages):
     """Every rule against one zero-delay server (tests that need delays set them)."""
 
 
@@ -733,6 +763,44 @@ class TestAuthCount(BedCase):
             "sts", region_name="us-east-1", endpoint_url=self.moto.url,
             aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
         self.assertIn("deployer", sts.get_caller_identity()["Arn"])
+
+
+class TestEventsAuth(BedCase):
+    """moto_events.py: PutEvents is authorised against its bus (rule 1), and a denied call
+    is answered in the JSON protocol (rule 2)."""
+    auth_count = 10**6
+
+    def test_put_events_is_authorised_per_bus(self):
+        import json
+        import boto3
+        from botocore.config import Config
+        iam, events = self.moto.client("iam"), self.moto.client("events")
+        events.create_event_bus(Name="other")
+        iam.create_user(UserName="publisher")
+        iam.put_user_policy(UserName="publisher", PolicyName="p", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "events:PutEvents",
+                "Resource": "arn:aws:events:*:*:event-bus/default"}]}))
+        key = iam.create_access_key(UserName="publisher")["AccessKey"]
+        self.moto.reset_auth(0)
+        mine = boto3.session.Session().client(
+            "events", region_name="us-east-1", endpoint_url=self.moto.url,
+            aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+            config=Config(retries={"mode": "standard", "max_attempts": 1}, proxies={}))
+        entry = {"Source": "asgswap", "DetailType": "t", "Detail": "{}"}
+        for bus in (None, "default", "arn:aws:events:us-east-1:123456789012:event-bus/default"):
+            e = dict(entry, EventBusName=bus) if bus else entry
+            self.assertEqual(mine.put_events(Entries=[e])["FailedEntryCount"], 0, bus)
+        for bus in ("other", "arn:aws:events:us-east-1:123456789012:event-bus/other"):
+            with self.assertRaises(ClientError) as cm:
+                mine.put_events(Entries=[dict(entry, EventBusName=bus)])
+            err = cm.exception.response
+            self.assertEqual(err["Error"]["Code"], "AccessDeniedException", bus)
+            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], 403)
+            self.assertIn("not authorized to perform: events:PutEvents", err["Error"]["Message"])
+        # Entries for two buses: only a policy that allows every resource passes.
+        with self.assertRaises(ClientError):
+            mine.put_events(Entries=[entry, dict(entry, EventBusName="other")])
 
 
 if __name__ == "__main__":

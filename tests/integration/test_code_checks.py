@@ -237,6 +237,7 @@ class Housekeeping(unittest.TestCase):
         "moto_lifecycle.py": {"autoscaling"},
         "moto_elb.py": {"elb", "elbv2"},
         "moto_cloudwatch.py": {"cloudwatch"},
+        "moto_events.py": {"events"},
     }
 
     def test_moto_patches_one_module_per_service(self):

@@ -43,7 +43,7 @@ class UsageTest(CtlCase):
         "  --poll S           seconds between two observations while waiting (1)\n"
         "\n"
         "and the global options of 'asgswap --help' (--region, --profile, --endpoint-url,\n"
-        "--output, --dry-run, --verbose, --quiet, --no-color)\n")
+        "--output, --lock-table, --dry-run, --verbose, --quiet, --no-color, --events)\n")
 
     def test_help_of_each_command(self):
         # help COMMAND, COMMAND -h and COMMAND --help print the same, without any AWS call
@@ -57,7 +57,12 @@ class UsageTest(CtlCase):
         want = {"status": ["--prefix P"], "unlock": ["--prefix P", "--force"],
                 "finalize": ["--prefix P", "--timeout S"],
                 "deploy": ["--prefix P", "--timeout S", "--poll S", "--finalize-first",
-                           "--force"]}
+                           "--force", "--steps", "--bake S", "--bake-after S", "--alarm",
+                           "--alarm-prefix P", "--pause", "--no-auto-rollback",
+                           "--ignore-alarm-state"],
+                "promote": ["--prefix P", "--timeout S", "--poll S"],
+                "abort": ["--prefix P", "--timeout S", "--poll S"],
+                "history": ["--prefix P", "--limit N"], "init-table": ["--timeout S"]}
         for cmd, opts in want.items():
             with self.subTest(cmd=cmd):
                 p = bed.run("asgswap", cmd, "-h", env=env)

@@ -111,6 +111,18 @@ class CtlCase(unittest.TestCase):
                       self.asg.describe_policies(AutoScalingGroupName=name)["ScalingPolicies"])
 
     # -- running asgswap ----------------------------------------------------------------
+    def alarm(self, name, period=10, evaluations=1, state=None):
+        """A CloudWatch metric alarm (boto3), in `state` when given."""
+        self.cw.put_metric_alarm(
+            AlarmName=name, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
+            Statistic="Sum", Period=period, EvaluationPeriods=evaluations, Threshold=5,
+            ComparisonOperator="GreaterThanThreshold")
+        if state:
+            self.fire(name, state)
+
+    def fire(self, name, state="ALARM"):
+        self.cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
     def env(self, **extra):
         # The lock's settle time is 2 s by default: 1 s keeps the many runs of these suites
         # short and is still far above a tag write on moto (test_ctl_lock races at 2 s).

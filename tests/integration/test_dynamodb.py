@@ -8,6 +8,7 @@ import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import bed
+import ddbtable
 from faultproxy import FaultProxy
 from motobed import Moto
 
@@ -27,12 +28,7 @@ class DynamoDBTest(unittest.TestCase):
     def setUp(self):
         self.moto.reset()
         self.proxy.clear()
-        self.ddb.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "N"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                       {"AttributeName": "sk", "KeyType": "RANGE"}])
+        ddbtable.create(self.ddb, TABLE)
 
     def ddbcall(self, *args, url=None):
         return bed.run("ddbcall", *args,
@@ -156,16 +152,7 @@ class DynamoDBTest(unittest.TestCase):
         self.assertEqual((p.returncode, p.stdout), (0, "ACTIVE\n"), p.stderr)
         p = self.ddbcall("ttl", "asgswap-history", "expires")
         self.assertEqual(p.returncode, 0, p.stderr)
-        t = self.ddb.describe_table(TableName="asgswap-history")["Table"]
-        self.assertEqual(t["TableStatus"], "ACTIVE")
-        self.assertEqual(t["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST")
-        self.assertEqual(sorted((k["AttributeName"], k["KeyType"]) for k in t["KeySchema"]),
-                         [("pk", "HASH"), ("sk", "RANGE")])
-        self.assertEqual(sorted((a["AttributeName"], a["AttributeType"])
-                                for a in t["AttributeDefinitions"]), [("pk", "S"), ("sk", "N")])
-        ttl = self.ddb.describe_time_to_live(TableName="asgswap-history")
-        self.assertEqual(ttl["TimeToLiveDescription"],
-                         {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"})
+        ddbtable.check(self, self.ddb, "asgswap-history")
         # a second create: the table exists, its own code
         p = self.ddbcall("create", "asgswap-history", "pk", "sk")
         self.assertEqual(p.returncode, 6, p.stderr)

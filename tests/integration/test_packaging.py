@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 import bed
@@ -102,14 +103,25 @@ CONTROLLER_ACTIONS = {
     "autoscaling:SetInstanceProtection", "autoscaling:SuspendProcesses",
     "autoscaling:TerminateInstanceInAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup",
     "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags", "cloudwatch:PutMetricAlarm",
+    "events:PutEvents",
+    # the lock table's items, and what init-table needs
+    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+    "dynamodb:Query", "dynamodb:CreateTable", "dynamodb:DescribeTable",
+    "dynamodb:DescribeTimeToLive", "dynamodb:UpdateTimeToLive",
 }
+# Calls whose failure is a warning, never a failed command: publishing release events.
+BEST_EFFORT_ACTIONS = {"events:PutEvents"}
+# Calls that need no permission at all (STS: "No permissions are required to perform this
+# operation", API_GetCallerIdentity).
+NO_PERMISSION_ACTIONS = {"sts:GetCallerIdentity"}
 # Calls made with the credentials being resolved, not with the program's own policy.
 CREDENTIAL_ACTIONS = {"sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"}
 SERVICE_PREFIX = {"AWS_SVC_AUTOSCALING": "autoscaling", "AWS_SVC_ELB": "elasticloadbalancing",
                   "AWS_SVC_ELBV2": "elasticloadbalancing", "AWS_SVC_EC2": "ec2",
                   "AWS_SVC_CLOUDWATCH": "cloudwatch", "AWS_SVC_STS": "sts",
                   "AWS_SVC_ECR": "ecr", "AWS_SVC_SSM": "ssm",
-                  "AWS_SVC_SECRETSMANAGER": "secretsmanager"}
+                  "AWS_SVC_SECRETSMANAGER": "secretsmanager", "AWS_SVC_EVENTS": "events",
+                  "AWS_SVC_DYNAMODB": "dynamodb"}
 
 
 def read(path):
@@ -180,7 +192,7 @@ def controller_long_options():
 
 def controller_commands():
     src = read(os.path.join(TOP, "controller", "ctl_main.c"))
-    return re.findall(r'\{ "([a-z]+)", (?:ctl_[a-z]+|cmd_help),', src)
+    return re.findall(r'\{ "([a-z-]+)", (?:ctl_[a-z_]+|cmd_help),', src)
 
 
 def source_actions():
@@ -196,10 +208,16 @@ def source_actions():
         if os.path.basename(path) in ("autoscaling.c", "lifecycle.c"):
             for action in re.findall(r"\b(?!query_add)\w+\((?:c|q), \"([A-Z]\w+)\"", src):
                 actions.add(f"autoscaling:{action}")
-        # JSON 1.1 calls: awsjson_call(c, AWS_SVC_X, "TargetPrefix", "Action", ...)
-        for svc, action in re.findall(r"awsjson_call\(\w+, (AWS_SVC_\w+), \"[\w.]+\", \"(\w+)\"",
-                                      src):
+        # JSON 1.1 calls: awsjson_call(c, AWS_SVC_X, "TargetPrefix", "Action", ...), and
+        # awsjson_call_within() with a deadline
+        for svc, action in re.findall(
+                r"awsjson_call(?:_within)?\(\w+, (AWS_SVC_\w+), (?:\"[\w.]+\"|[A-Z_]+), "
+                r"\"(\w+)\"", src):
             actions.add(f"{SERVICE_PREFIX[svc]}:{action}")
+        # DynamoDB's JSON 1.0 calls go through one ddb_call(c, "Action", ...)
+        if os.path.basename(path) == "dynamodb.c":
+            for action in re.findall(r"\bddb_call\(\w+, \"([A-Z]\w+)\"", src):
+                actions.add(f"dynamodb:{action}")
     return actions
 
 
@@ -515,6 +533,10 @@ class IamPolicyTest(unittest.TestCase):
     def test_describe_calls_have_resource_star(self):
         for name in ("agent-policy.json", "controller-policy.json"):
             for st in policy(name)["Statement"]:
+                # DynamoDB's Describe calls take the table's ARN.
+                if all(a.startswith("dynamodb:") for a in st["Action"]):
+                    self.assertRegex(st["Resource"], r"^arn:aws:dynamodb:\*:\*:table/[\w.-]+$")
+                    continue
                 if any(":Describe" in a for a in st["Action"]):
                     self.assertEqual(st["Resource"], "*", f"{name} {st['Sid']}")
 
@@ -564,17 +586,37 @@ class IamPolicyTest(unittest.TestCase):
     def test_every_call_in_common_is_in_a_policy(self):
         actions = source_actions()
         self.assertGreater(len(actions), 20)
-        missing = actions - CREDENTIAL_ACTIONS - AGENT_ACTIONS - CONTROLLER_ACTIONS
+        self.assertIn("dynamodb:PutItem", actions)  # the JSON 1.0 calls are seen too
+        self.assertIn("sts:GetCallerIdentity", actions)
+        missing = (actions - CREDENTIAL_ACTIONS - NO_PERMISSION_ACTIONS - AGENT_ACTIONS
+                   - CONTROLLER_ACTIONS)
         self.assertEqual(missing, set(), "calls in common/ that no policy allows")
 
     def test_cloudformation_policies_match_the_json_ones(self):
         t = load_cfn()["Resources"]
         role = t["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-        operator = t["OperatorPolicy"]["Properties"]["PolicyDocument"]
+        operator = dict(t["OperatorPolicy"]["Properties"]["PolicyDocument"])
+        # The lock table's statements exist when the stack names a table.
+        operator["Statement"] = [st["Fn::If"][1] if "Fn::If" in st else st
+                                 for st in operator["Statement"]]
+        for st in t["OperatorPolicy"]["Properties"]["PolicyDocument"]["Statement"]:
+            if "Fn::If" in st:
+                self.assertEqual(st["Fn::If"][0], "UseLockTable")
+                self.assertEqual(st["Fn::If"][2], {"Ref": "AWS::NoValue"})
         self.assertEqual(policy_actions(role), AGENT_ACTIONS)
         self.assertEqual(policy_actions(operator), CONTROLLER_ACTIONS)
         for doc in (role, operator):
             for st in doc["Statement"]:
+                if st["Sid"].startswith("LockTable"):
+                    self.assertEqual(st["Resource"], {"Fn::Sub": (
+                        "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:"
+                        "table/${LockTableName}")})
+                    if "Condition" in st:  # narrowed to the keys of the stack's service
+                        self.assertEqual(st["Condition"], {"ForAllValues:StringEquals": {
+                            "dynamodb:LeadingKeys": [
+                                {"Fn::Sub": "lock#${ImageName} ${ServiceName}-"},
+                                {"Fn::Sub": "release#${ImageName} ${ServiceName}-"}]}})
+                    continue
                 if "Condition" in st:  # narrowed to the stack's image
                     self.assertEqual(st["Condition"]["StringEquals"],
                                      {"aws:ResourceTag/docker:image:name": {"Ref": "ImageName"}})
@@ -625,6 +667,28 @@ class CloudFormationTest(unittest.TestCase):
         self.assertEqual(p.returncode & ~(4 | 8), 0, p.stdout + p.stderr)
         if p.returncode:
             print(f"\n    cfn-lint: {p.stdout}", end=" ")
+
+    def test_optional_lock_table_is_what_init_table_creates(self):
+        t = load_cfn()
+        table = t["Resources"]["LockTable"]
+        self.assertEqual(table["Condition"], "MakeLockTable")
+        self.assertEqual(t["Conditions"]["UseLockTable"],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "LockTableName"}, ""]}]})
+        self.assertEqual(t["Parameters"]["LockTableName"]["Default"], "")
+        self.assertEqual(t["Parameters"]["CreateLockTable"]["Default"], "false")
+        props = table["Properties"]
+        self.assertEqual(props["BillingMode"], "PAY_PER_REQUEST")
+        self.assertEqual([(k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]],
+                         [("pk", "HASH"), ("sk", "RANGE")])
+        self.assertEqual([(a["AttributeName"], a["AttributeType"])
+                          for a in props["AttributeDefinitions"]], [("pk", "S"), ("sk", "N")])
+        self.assertEqual(props["TimeToLiveSpecification"],
+                         {"AttributeName": "expires", "Enabled": True})
+        # The same schema and TTL attribute as init-table's, in its source.
+        src = read(os.path.join(TOP, "controller", "ctl_init_table.c"))
+        self.assertIn('#define TTL_ATTRIBUTE  "expires"', src)
+        self.assertIn('ddb_create_table(ctx->aws, table, "pk", "sk", &err)', src)
+        self.assertEqual(table["DeletionPolicy"], "Retain")
 
     def test_launch_template(self):
         t = load_cfn()
@@ -677,7 +741,11 @@ def moto_action(action):
 
 
 def DENIED_RE(action):  # noqa: N802
-    """What a denied call prints: moto's AccessDenied message names the action."""
+    """What a denied call prints: moto's AccessDenied message names the action. moto
+    answers a JSON-protocol call (DynamoDB) denied by IAM with an XML body: the message then
+    names the call and its HTTP 403."""
+    if action.startswith("dynamodb:"):
+        return re.escape(action.split(":")[1]) + r"\b[^\n]*: HTTP 403"
     return re.escape(f"is not authorized to perform: {moto_action(action)}")
 
 
@@ -693,7 +761,7 @@ def policy_without(doc, removed=()):
 
 # Services whose calls moto authorises against resource "*" (it has no _determine_resource
 # for them): their statements' resource patterns are checked by IamPolicyTest instead.
-MOTO_STAR_RESOURCE = ("ssm:", "secretsmanager:")
+MOTO_STAR_RESOURCE = ("ssm:", "secretsmanager:", "dynamodb:")
 
 
 def resources_as_moto_sees_them(doc):
@@ -740,7 +808,10 @@ class ControllerPolicyTest(unittest.TestCase):
     action and scale-in protection; every action in the policy is called on the way, and
     without any one of them the run fails with AccessDenied naming it."""
     IMAGE = "registry.example/web"
-    FLOW = [("deploy", "2.0"), ("rollback",), ("deploy", "2.0"), ("finalize",), ("status",)]
+    TABLE = "asgswap-locks"  # the table the policy names
+    # With the lock table: its creation, the lock's items and the history are covered too.
+    FLOW = [("init-table", TABLE), ("deploy", IMAGE, "2.0"), ("rollback", IMAGE),
+            ("deploy", IMAGE, "2.0"), ("finalize", IMAGE), ("status", IMAGE), ("history", IMAGE)]
 
     @classmethod
     def setUpClass(cls):
@@ -770,7 +841,8 @@ class ControllerPolicyTest(unittest.TestCase):
         for user, pol in (("admin", {"Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Action": "*", "Resource": "*"}]}), ("deployer", doc)):
             iam.create_user(UserName=user)
-            iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(pol))
+            iam.put_user_policy(UserName=user, PolicyName="p",
+                                PolicyDocument=json.dumps(resources_as_moto_sees_them(pol)))
             keys[user] = iam.create_access_key(UserName=user)["AccessKey"]
         asg, ec2 = m.client("autoscaling"), m.client("ec2")
         elb, elbv2, cw = m.client("elb"), m.client("elbv2"), m.client("cloudwatch")
@@ -826,47 +898,104 @@ class ControllerPolicyTest(unittest.TestCase):
             AutoScalingGroupName="web-blue", ScheduledActionName="launch-day",
             StartTime=datetime.now(timezone.utc) + timedelta(days=2), DesiredCapacity=2)
         self.admin = self.client("autoscaling", keys["admin"])
+        self.admin_key = keys["admin"]
         m.reset_auth(0)  # from now on every call is checked
         return keys["deployer"]
 
-    def flow(self, key, endpoint=None):
-        """Runs FLOW as the user of `key`; (the failed step or None, its process)."""
+    def flow(self, key, endpoint=None, events="--events"):
+        """Runs FLOW as the user of `key`, publishing release events (to the default bus)
+        unless events is None; (the failed step or None, its process, the stderr of every
+        step), the stderr also in self.stderr."""
         env = bed.base_env(AWS_ENDPOINT_URL=endpoint or self.moto.url,
                            AWS_ACCESS_KEY_ID=key["AccessKeyId"],
-                           AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
+                           AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"],
+                           ASGSWAP_LOCK_TABLE=self.TABLE)
         hooks = HookCompleter(self.admin, ["worker-blue", "worker-green"])
+        errs = ""
         try:
             for step in self.FLOW:
-                p = bed.run("asgswap", step[0], self.IMAGE, *step[1:], "--poll", "0.05",
+                p = bed.run("asgswap", *([events] if events else []), *step, "--poll", "0.05",
                             env=env, timeout=120)
+                errs += p.stderr
+                self.stderr = errs
                 if p.returncode != 0:
-                    return step, p
+                    return step, p, errs
         finally:
             hooks.stop()
-        return None, p
+        return None, p, errs
 
     def test_full_release_cycle_with_only_the_policy(self):
         from faultproxy import FaultProxy
         key = self.service(policy_without(self.policy))
         with FaultProxy(self.moto.url) as proxy:
-            failed, p = self.flow(key, proxy.url)
+            failed, p, errs = self.flow(key, proxy.url)
             called = {e["action"] for e in proxy.log()}
-        self.assertIsNone(failed, f"{failed}: {p.stdout}{p.stderr}")
+        self.assertIsNone(failed, f"{failed}: {p.stdout}{errs}")
+        self.assertNotIn("warning", errs)
         g = self.admin.describe_auto_scaling_groups(AutoScalingGroupNames=["web-blue"])
         self.assertEqual(g["AutoScalingGroups"][0]["Instances"], [])  # finalized
-        # Every action of the policy was called, and nothing else.
+        # The history (the last step) names the deployer, from STS.
+        self.assertIn(":user/deployer", p.stdout)
+        # Every action of the policy was called, and nothing else but what needs no
+        # permission.
         granted = {a.split(":", 1)[1]: a for a in policy_actions(self.policy)}
-        self.assertEqual(called, set(granted), "calls made vs actions granted")
+        free = {a.split(":", 1)[1] for a in NO_PERMISSION_ACTIONS}
+        self.assertEqual(called - free, set(granted), "calls made vs actions granted")
+        self.assertLessEqual(free, called)
 
     @unittest.skipIf(WRAPPED, "one run per action is too slow under valgrind")
     def test_each_action_is_needed(self):
         for action in sorted(policy_actions(self.policy)):
             with self.subTest(action=action):
                 key = self.service(policy_without(self.policy, {action}))
-                failed, p = self.flow(key)
+                failed, p, errs = self.flow(key)
+                if action in BEST_EFFORT_ACTIONS:
+                    # Denied, the events are not published: a warning, the cycle goes on.
+                    self.assertIsNone(failed, f"{failed}: {p.stderr}")
+                    self.assertRegex(errs, r"warning: publishing a release event .*"
+                                     + DENIED_RE(action))
+                    continue
                 self.assertIsNotNone(failed, f"the cycle completed without {action}")
+                if action == "dynamodb:DeleteItem":
+                    # The release itself is done when its lock cannot be released: the
+                    # error is said, and the next command finds the lock still held.
+                    self.assertEqual((failed[0], p.returncode), ("rollback", 3), errs)
+                    self.assertRegex(errs, DENIED_RE(action))
+                    continue
                 self.assertEqual(p.returncode, 4, f"{failed}: {p.stderr}")
                 self.assertRegex(p.stderr, DENIED_RE(action))
+
+    def test_events_go_to_the_default_bus_only(self):
+        """The policy lets release events reach the default bus and no other: moto (patched)
+        authorises PutEvents against its bus, as AWS does."""
+        key = self.service(policy_without(self.policy))
+        events, sqs = self.client("events", self.admin_key), self.client("sqs", self.admin_key)
+        q = sqs.create_queue(QueueName="releases")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        events.create_event_bus(Name="other")
+        for bus in ("default", "other"):
+            events.put_rule(Name=f"to-{bus}", EventBusName=bus,
+                            EventPattern=json.dumps({"source": ["asgswap"]}))
+            events.put_targets(Rule=f"to-{bus}", EventBusName=bus,
+                               Targets=[{"Id": "q", "Arn": arn}])
+        self.FLOW = [("init-table", self.TABLE), ("deploy", self.IMAGE, "2.0")]
+        failed, p, _ = self.flow(key, events="--events=other")
+        self.assertIsNone(failed, f"{failed}: {p.stderr}")
+        self.assertRegex(self.stderr, r"warning: publishing a release event to event bus "
+                         r"'other' failed: AccessDeniedException: .*" + DENIED_RE("events:PutEvents"))
+        self.assertEqual(sqs.receive_message(QueueUrl=q).get("Messages", []), [])
+        self.FLOW = [("rollback", self.IMAGE)]
+        failed, p, _ = self.flow(key)
+        self.assertIsNone(failed, f"{failed}: {p.stderr}")
+        self.assertNotIn("warning", self.stderr)
+        got = []
+        deadline = time.monotonic() + 20
+        while len(got) < 4 and time.monotonic() < deadline:
+            for m in sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10).get("Messages", []):
+                got.append(json.loads(m["Body"])["detail"])
+                sqs.delete_message(QueueUrl=q, ReceiptHandle=m["ReceiptHandle"])
+        self.assertEqual([d["outcome"] for d in got], [None, None, None, "rolled back"])
 
 
 # Agent actions a boot in the test bed cannot call: the heartbeat goes out only while a

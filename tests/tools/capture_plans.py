@@ -8,6 +8,8 @@ stopped by a call that fails. Writes tests/data/plans/NAME.groups.xml and NAME.t
     python3 tests/tools/capture_plans.py [NAME...]   (only these, when named)
 """
 import os
+import signal
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,6 +32,7 @@ class Bed:
         self.moto = moto
         self.asg, self.ec2 = moto.client("autoscaling"), moto.client("ec2")
         self.elbv2 = moto.client("elbv2")
+        self.cw = moto.client("cloudwatch")
         self.raw = {}
         for c, op in ((self.asg, "DescribeAutoScalingGroups"),
                       (self.elbv2, "DescribeTargetHealth")):
@@ -75,6 +78,32 @@ class Bed:
         if ok and fail is None and p.returncode != 0:
             raise SystemExit(f"asgswap {args}: {p.stderr}")
         return p
+
+    def killed_in(self, phase, *args):
+        """Runs asgswap until the release record says phase, then SIGKILLs it (and clears
+        the dead run's lock, as an operator would with unlock)."""
+        env = bed.base_env(AWS_ENDPOINT_URL=self.moto.url)
+        proc = subprocess.Popen([bed.binary("asgswap"), *args, *FAST], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            bed.wait_until(lambda: self.release().endswith(":" + phase), timeout=30,
+                           what=f"release phase {phase}")
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        self.ctl("unlock", IMAGE, "--force")
+
+    def release(self):
+        g = self.asg.describe_auto_scaling_groups(AutoScalingGroupNames=["web-blue"])[
+            "AutoScalingGroups"][0]
+        return {t["Key"]: t["Value"] for t in g["Tags"]}.get("asgswap:release", "")
+
+    def alarm(self, name):
+        self.cw.put_metric_alarm(
+            AlarmName=name, MetricName="HTTPCode_Target_5XX_Count",
+            Namespace="AWS/ApplicationELB", Statistic="Sum", Period=10, EvaluationPeriods=1,
+            Threshold=5, ComparisonOperator="GreaterThanThreshold")
+        self.cw.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="capture")
 
     def capture(self, name):
         if ONLY and name not in ONLY:
@@ -134,6 +163,27 @@ def main():
             b.setup()
             b.ctl("deploy", IMAGE, "2.0", fail=fail)
             b.capture(name)
+        # Resume points of a canary release (--steps 50,100 with bakes and an alarm):
+        # stopped at its first pin, paused after step 1, killed during the bake of step 1
+        # and during the bake after the switch.
+        canary = ("deploy", IMAGE, "2.0", "--steps", "50,100", "--bake", "3600",
+                  "--bake-after", "3600", "--alarm", "web-5xx")
+        b.setup(live=4)
+        b.alarm("web-5xx")
+        b.ctl(*canary, fail=("UpdateAutoScalingGroup", 1))
+        b.capture("canary-stopped-launching")
+        b.setup(live=4)
+        b.ctl("deploy", IMAGE, "2.0", "--steps", "50,100", "--pause")
+        b.capture("canary-paused")
+        b.setup(live=4)
+        b.alarm("web-5xx")
+        b.killed_in("baking", *canary)
+        b.capture("canary-baking")
+        b.setup(live=4)
+        b.alarm("web-5xx")
+        b.killed_in("baking", "deploy", IMAGE, "2.0", "--steps", "100", "--bake-after", "3600",
+                    "--alarm", "web-5xx")
+        b.capture("canary-baking-after")
         # Resume points of rollback and finalize.
         b.setup()
         b.ctl("deploy", IMAGE, "2.0")

@@ -107,16 +107,16 @@ static int wait_active(struct aws_client *c, const char *table, unsigned seconds
 	long deadline = now_msec() + (long)seconds * 1000;
 
 	for (;;) {
-		enum ddb_table_status s;
-		int r = ddb_describe_table(c, table, &s, err);
+		_cleanup_(ddb_table_info_done) struct ddb_table_info t = { 0 };
+		int r = ddb_describe_table_info(c, table, &t, err);
 
 		if (r < 0)
 			return r;
-		if (s == DDB_TABLE_ACTIVE)
+		if (t.status == DDB_TABLE_ACTIVE)
 			return 0;
 		if (now_msec() >= deadline)
 			return aws_error_set(err, -ETIME, NULL, "table '%s' still %s", table,
-			                     ddb_table_status_name(s));
+			                     ddb_table_status_name(t.status));
 		nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
 	}
 }
@@ -252,11 +252,11 @@ int main(int argc, char **argv)
 		r = ddb_create_table(client, table, argv[optind + 2],
 		                     argc - optind >= 4 ? argv[optind + 3] : NULL, &err);
 	} else if (streq(action, "describe")) {
-		enum ddb_table_status s;
+		_cleanup_(ddb_table_info_done) struct ddb_table_info t = { 0 };
 
-		r = ddb_describe_table(client, table, &s, &err);
+		r = ddb_describe_table_info(client, table, &t, &err);
 		if (r >= 0)
-			printf("%s\n", ddb_table_status_name(s));
+			printf("%s\n", ddb_table_status_name(t.status));
 	} else if (streq(action, "wait-active") && argc - optind >= 3) {
 		unsigned seconds;
 

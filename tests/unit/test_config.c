@@ -174,6 +174,8 @@ static void test_service_info(void **state)
 		  "secretsmanager", "secretsmanager", "2017-10-17" },
 		{ AWS_SVC_DYNAMODB, "dynamodb", "DYNAMODB", "dynamodb", "dynamodb", "dynamodb",
 		  "2012-08-10" },
+		{ AWS_SVC_EVENTS, "events", "EVENTBRIDGE", "eventbridge", "events", "events",
+		  "2015-10-07" },
 	};
 
 	(void)state;

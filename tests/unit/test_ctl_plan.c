@@ -89,6 +89,9 @@ static void observe(const char *name, struct ctl_service *s, struct lb_targets *
 	xmlFreeDoc(health);
 }
 
+/* The clock of the plans (AWS's); a bake recorded to end after it is still running. */
+static time_t plan_now = 1800000000;
+
 static void check(const char *name, const char *command, const char *version, bool ff)
 {
 	_cleanup_(ctl_service_done) struct ctl_service s = { 0 };
@@ -98,11 +101,12 @@ static void check(const char *name, const char *command, const char *version, bo
 	int r;
 
 	observe(name, &s, &tg);
-	if (streq(command, "deploy")) {
+	if (streq(command, "deploy") || streq(command, "promote")) {
 		struct deploy_args a = { .version = version,
 			                 .timeout_s = 900,
-			                 .now = 1800000000,
-			                 .finalize_first = ff };
+			                 .now = plan_now,
+			                 .finalize_first = ff,
+			                 .promote = streq(command, "promote") };
 
 		r = plan_deploy(&s, &a, &p, &why);
 	} else if (streq(command, "rollback")) {
@@ -117,8 +121,9 @@ static void check(const char *name, const char *command, const char *version, bo
 		assert_int_equal(p->error, 0);
 		assert_int_equal(plan_render_text(p, false, &text), 0);
 	}
-	assert_true(asprintf(&suffix, "%s%s%s%s.plan", command, version ? "-" : "",
-	                     version ? version : "", ff ? "-finalize-first" : "") >= 0);
+	assert_true(asprintf(&suffix, "%s%s%s%s%s.plan", command, version ? "-" : "",
+	                     version ? version : "", ff ? "-finalize-first" : "",
+	                     plan_now != 1800000000 ? "-mid-bake" : "") >= 0);
 	path = fixture_path(name, suffix);
 	if (getenv("ASGSWAP_UPDATE_GOLDEN")) {
 		FILE *f = fopen(path, "we");
@@ -213,6 +218,40 @@ static void test_finalize_resume(void **state)
 	check("finalize-stopped-records", "deploy", "3.0", false);
 }
 
+/* The bake's end recorded on the canonical group of a fixture. */
+static time_t recorded_bake_end(const char *name)
+{
+	_cleanup_(ctl_service_done) struct ctl_service s = { 0 };
+	_cleanup_(lb_targets_done) struct lb_targets tg = { 0 };
+
+	observe(name, &s, &tg);
+	assert_true(s.have_release);
+	assert_true(s.release.bake_end > 0);
+	return s.release.bake_end;
+}
+
+/* A canary release (--steps 50,100 --bake 3600 --bake-after 3600 --alarm web-5xx) at each
+ * resume point: the same deploy again, promote, and the undo. Mid-bake, the clock is 10 s
+ * before the recorded end: the plan bakes the rest; past it, the release goes on. */
+static void test_canary_resume(void **state)
+{
+	(void)state;
+	check("canary-stopped-launching", "deploy", "2.0", false);
+	check("canary-stopped-launching", "rollback", NULL, false);
+	check("canary-paused", "deploy", "2.0", false);
+	check("canary-paused", "promote", "2.0", false);
+	check("canary-paused", "rollback", NULL, false);
+	check("canary-baking", "deploy", "2.0", false);
+	check("canary-baking", "rollback", NULL, false);
+	check("canary-baking-after", "deploy", "2.0", false);
+	check("canary-baking-after", "rollback", NULL, false);
+	plan_now = recorded_bake_end("canary-baking") - 10;
+	check("canary-baking", "deploy", "2.0", false);
+	plan_now = recorded_bake_end("canary-baking-after") - 10;
+	check("canary-baking-after", "deploy", "2.0", false);
+	plan_now = 1800000000;
+}
+
 /* The JSON document of a plan: phases, steps with action, groups and parameters. */
 static void test_json(void **state)
 {
@@ -235,11 +274,17 @@ static void test_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_live_idle),       cmocka_unit_test(test_same_version),
-		cmocka_unit_test(test_launching),       cmocka_unit_test(test_standby_live),
-		cmocka_unit_test(test_moving),          cmocka_unit_test(test_mixed),
-		cmocka_unit_test(test_deploy_resume),   cmocka_unit_test(test_rollback_resume),
-		cmocka_unit_test(test_finalize_resume), cmocka_unit_test(test_json),
+		cmocka_unit_test(test_live_idle),
+		cmocka_unit_test(test_same_version),
+		cmocka_unit_test(test_launching),
+		cmocka_unit_test(test_standby_live),
+		cmocka_unit_test(test_moving),
+		cmocka_unit_test(test_mixed),
+		cmocka_unit_test(test_deploy_resume),
+		cmocka_unit_test(test_rollback_resume),
+		cmocka_unit_test(test_finalize_resume),
+		cmocka_unit_test(test_canary_resume),
+		cmocka_unit_test(test_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

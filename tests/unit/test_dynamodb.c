@@ -4,12 +4,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "dynamodb.h"
 #include "jsonutil.h"
 #include "strutil.h"
+#include "sts.h"
+#include "xml.h"
 #include "banned.h"
 
 /* The request printed unformatted, compared whole, then freed. */
@@ -345,6 +348,155 @@ static void test_table_status(void **state)
 	aws_error_clear(&err);
 }
 
+static void test_table_info(void **state)
+{
+	struct ddb_table_info t = { 0 };
+	struct aws_error err = { 0 };
+	cJSON *j;
+
+	(void)state;
+	j = cJSON_Parse(
+	        "{\"Table\":{\"TableStatus\":\"ACTIVE\",\"KeySchema\":["
+	        "{\"AttributeName\":\"sk\",\"KeyType\":\"RANGE\"},"
+	        "{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"}],"
+	        "\"AttributeDefinitions\":[{\"AttributeName\":\"pk\",\"AttributeType\":\"S\"},"
+	        "{\"AttributeName\":\"sk\",\"AttributeType\":\"N\"}]}}");
+	assert_int_equal(ddb_table_info_from_json(j, &t, &err), 0);
+	assert_int_equal(t.status, DDB_TABLE_ACTIVE);
+	assert_string_equal(t.keys[0].name, "pk");
+	assert_string_equal(t.keys[0].type, "S");
+	assert_string_equal(t.keys[1].name, "sk");
+	assert_string_equal(t.keys[1].type, "N");
+	ddb_table_info_done(&t);
+	cJSON_Delete(j);
+	/* A partition key only. */
+	j = cJSON_Parse("{\"Table\":{\"TableStatus\":\"CREATING\",\"KeySchema\":["
+	                "{\"AttributeName\":\"LockID\",\"KeyType\":\"HASH\"}],"
+	                "\"AttributeDefinitions\":[{\"AttributeName\":\"LockID\","
+	                "\"AttributeType\":\"S\"}]}}");
+	assert_int_equal(ddb_table_info_from_json(j, &t, &err), 0);
+	assert_string_equal(t.keys[0].name, "LockID");
+	assert_null(t.keys[1].name);
+	ddb_table_info_done(&t);
+	cJSON_Delete(j);
+	/* Refused: a key without its definition, two partition keys, another KeyType, none. */
+	static const char *const bad[] = {
+		"{\"Table\":{\"TableStatus\":\"ACTIVE\",\"KeySchema\":[{\"AttributeName\":\"pk\","
+		"\"KeyType\":\"HASH\"}]}}",
+		"{\"Table\":{\"TableStatus\":\"ACTIVE\",\"KeySchema\":[{\"AttributeName\":\"pk\","
+		"\"KeyType\":\"HASH\"},{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"}],"
+		"\"AttributeDefinitions\":[{\"AttributeName\":\"pk\",\"AttributeType\":\"S\"}]}}",
+		"{\"Table\":{\"TableStatus\":\"ACTIVE\",\"KeySchema\":[{\"AttributeName\":\"pk\","
+		"\"KeyType\":\"SORT\"}],\"AttributeDefinitions\":[{\"AttributeName\":\"pk\","
+		"\"AttributeType\":\"S\"}]}}",
+		"{\"Table\":{\"TableStatus\":\"ACTIVE\",\"KeySchema\":[]}}",
+		"{\"Table\":{\"TableStatus\":\"ACTIVE\",\"KeySchema\":[{\"AttributeName\":\"pk\","
+		"\"KeyType\":\"HASH\"}],\"AttributeDefinitions\":[{\"AttributeName\":\"pk\","
+		"\"AttributeType\":\"BOOL\"}]}}",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		j = cJSON_Parse(bad[i]);
+		assert_int_equal(ddb_table_info_from_json(j, &t, &err), -EBADMSG);
+		assert_null(t.keys[0].name);
+		cJSON_Delete(j);
+	}
+	aws_error_clear(&err);
+}
+
+static void test_ttl_description(void **state)
+{
+	struct aws_error err = { 0 };
+	char *attr = NULL;
+	bool on = false;
+	cJSON *j;
+
+	(void)state;
+	j = cJSON_Parse("{\"TimeToLiveDescription\":{\"TimeToLiveStatus\":\"ENABLED\","
+	                "\"AttributeName\":\"expires\"}}");
+	assert_int_equal(ddb_ttl_from_json(j, &on, &attr, &err), 0);
+	assert_true(on);
+	assert_string_equal(attr, "expires");
+	free(attr);
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"TimeToLiveDescription\":{\"TimeToLiveStatus\":\"DISABLED\"}}");
+	assert_int_equal(ddb_ttl_from_json(j, &on, &attr, &err), 0);
+	assert_false(on);
+	assert_null(attr);
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"TimeToLiveDescription\":{\"TimeToLiveStatus\":\"ENABLING\","
+	                "\"AttributeName\":\"ttl\"}}");
+	assert_int_equal(ddb_ttl_from_json(j, &on, &attr, &err), 0);
+	assert_true(on);
+	free(attr);
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"TimeToLiveDescription\":{}}");
+	assert_int_equal(ddb_ttl_from_json(j, &on, &attr, &err), -EBADMSG);
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"TimeToLiveDescription\":{\"TimeToLiveStatus\":\"ENABLED\","
+	                "\"AttributeName\":\"a\\u0001b\"}}");
+	assert_int_equal(ddb_ttl_from_json(j, &on, &attr, &err), -EBADMSG);
+	cJSON_Delete(j);
+	aws_error_clear(&err);
+}
+
+static void test_table_names(void **state)
+{
+	char long_name[257];
+
+	(void)state;
+	assert_true(ddb_table_name_is_valid("asgswap-locks"));
+	assert_true(ddb_table_name_is_valid("a.b_C-9"));
+	assert_false(ddb_table_name_is_valid("ab"));
+	assert_false(ddb_table_name_is_valid("a b c"));
+	assert_false(ddb_table_name_is_valid("table/x"));
+	assert_false(ddb_table_name_is_valid(""));
+	assert_false(ddb_table_name_is_valid(NULL));
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[255] = '\0';
+	assert_true(ddb_table_name_is_valid(long_name));
+	long_name[255] = 'x';
+	long_name[256] = '\0';
+	assert_false(ddb_table_name_is_valid(long_name));
+}
+
+static void test_caller_arn(void **state)
+{
+	static const char ok[] =
+	        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+	        "<GetCallerIdentityResult><Arn>arn:aws:sts::123456789012:assumed-role/ci/run-7</"
+	        "Arn>"
+	        "<UserId>AROA:run-7</UserId><Account>123456789012</Account>"
+	        "</GetCallerIdentityResult></GetCallerIdentityResponse>";
+	static const char *const bad[] = {
+		"<GetCallerIdentityResponse><GetCallerIdentityResult><UserId>x</UserId>"
+		"</GetCallerIdentityResult></GetCallerIdentityResponse>",
+		"<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>user/x</Arn>"
+		"</GetCallerIdentityResult></GetCallerIdentityResponse>",
+		"<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::1:user/a "
+		"b</Arn>"
+		"</GetCallerIdentityResult></GetCallerIdentityResponse>",
+		"<Other><Arn>arn:aws:iam::1:user/a</Arn></Other>",
+	};
+	struct aws_error err = { 0 };
+	xmlDoc *doc = NULL;
+	char *arn = NULL;
+
+	(void)state;
+	assert_int_equal(xml_parse(ok, strlen(ok), &doc), 0);
+	assert_int_equal(sts_caller_arn_from_xml(doc, &arn, &err), 0);
+	assert_string_equal(arn, "arn:aws:sts::123456789012:assumed-role/ci/run-7");
+	free(arn);
+	xmlFreeDoc(doc);
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		arn = NULL;
+		assert_int_equal(xml_parse(bad[i], strlen(bad[i]), &doc), 0);
+		assert_int_equal(sts_caller_arn_from_xml(doc, &arn, &err), -EBADMSG);
+		assert_null(arn);
+		xmlFreeDoc(doc);
+	}
+	aws_error_clear(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +510,10 @@ int main(void)
 		cmocka_unit_test(test_parse_item),
 		cmocka_unit_test(test_query_page),
 		cmocka_unit_test(test_table_status),
+		cmocka_unit_test(test_table_info),
+		cmocka_unit_test(test_ttl_description),
+		cmocka_unit_test(test_table_names),
+		cmocka_unit_test(test_caller_arn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
